@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/incidenthub/incidenthub/internal/app"
+	"github.com/incidenthub/incidenthub/internal/config"
+)
+
+const usage = `usage: incidenthub <command> [flags]
+
+commands:
+  serve          run the hub (HTTP, processing) until SIGINT/SIGTERM
+  migrate up     apply pending database migrations
+  migrate status list migrations and whether each is applied
+  config check   validate a config file and report every problem
+
+run "incidenthub <command> -h" for a command's flags.
+`
+
+// EnvDatabaseURL overrides database.url from the config file.
+const EnvDatabaseURL = "INCIDENTHUB_DATABASE_URL"
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[1], args[2:]; cmd {
+	case "serve":
+		err = serve(ctx, rest, getenv, stderr)
+	case "migrate":
+		err = migrate(ctx, rest, getenv, stdout, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			err = usageError("config: want `config check --config FILE`")
+			break
+		}
+		err = configCheck(rest[1:], getenv, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = usageError(fmt.Sprintf("unknown command %q", cmd))
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "incidenthub: %s\n\n%s", ue, usage)
+		return 2
+	}
+	fmt.Fprintf(stderr, "incidenthub: %v\n", err)
+	return 1
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// common holds the flags every store-using command shares.
+type common struct {
+	config   string
+	database string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "config file (YAML); required")
+	fs.StringVar(&c.database, "database", "", "database URL (postgres://…); overrides database.url and $"+EnvDatabaseURL)
+}
+
+// load reads the config and applies the database override: the flag wins
+// over the environment, which wins over the file.
+func (c *common) load(getenv func(string) string) (*config.Config, error) {
+	if c.config == "" {
+		return nil, usageError("--config FILE is required")
+	}
+	cfg, err := config.Load(c.config, getenv)
+	if err != nil {
+		return nil, err
+	}
+	url := c.database
+	if url == "" {
+		url = getenv(EnvDatabaseURL)
+	}
+	if url != "" {
+		if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+			return nil, usageError("database URL must start with postgres://")
+		}
+		cfg.Database.URL = config.Secret(url)
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError(fmt.Sprintf("--log-level %q: want debug, info, warn or error", level))
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "", "listen address, e.g. 127.0.0.1:8080; overrides listen in the config")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.load(getenv)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	return app.Serve(ctx, cfg, getenv, log, nil, nil)
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
+		return usageError("migrate: want `migrate up` or `migrate status`")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := c.load(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg, sub == "up")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list, err := st.Migrations(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE\n")
+	for _, m := range list {
+		state, at := "pending", "-"
+		if m.Applied {
+			state, at = "applied", m.AppliedAt.UTC().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Source)
+	}
+	return tw.Flush()
+}
+
+func configCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "config file (YAML); required")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError("--config FILE is required")
+	}
+	cfg, err := config.Load(*file, getenv)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d sources)\n", *file, len(cfg.Sources))
+	return nil
+}

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadQuickstart(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../examples/quickstart.yaml", env(map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "s3cr3t-token"}))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", cfg.Listen)
+	require.Equal(t, "incidenthub.db", cfg.Database.Path)
+	require.Len(t, cfg.Sources, 4)
+	src, ok := cfg.Source("datadog")
+	require.True(t, ok)
+	require.Equal(t, "s3cr3t-token", src.Auth.Token.Value())
+	require.Equal(t, int64(DefaultMaxBodyBytes), src.MaxBodyBytes)
+	require.True(t, cfg.Ingest.Processing())
+}
+
+// Every problem in a file is reported at once, each with file:line:column
+// and the key path. The golden file is the exact text users see.
+func TestProblemsGolden(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/bad-many.yaml", env(nil))
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/bad-many.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+func TestProblems(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, yaml string
+		env        map[string]string
+		want       []string
+	}{
+		{"unknown top-level key", "listne: x\n", nil, []string{`c.yaml:1:1: listne: unknown key`}},
+		{"unknown nested key", "sources:\n  - name: a\n    kind: generic\n    auth: {type: none}\n    secret: x\n", nil,
+			[]string{`c.yaml:5:5: sources[0].secret: unknown key`}},
+		{"missing env", "database:\n  url: ${DB_URL}\n", nil, []string{`c.yaml:2:8: database.url: environment variable DB_URL is not set`}},
+		{"env default", "database:\n  url: ${DB_URL:-postgres://x}\n", nil, nil},
+		{"bad type", "ingest:\n  workers: many\n", nil, []string{`c.yaml:2:3: ingest.workers: cannot unmarshal !!str `}},
+		{"bad duration", "ingest:\n  poll_interval: 5 minutes\n", nil, []string{`c.yaml:2:3: ingest.poll_interval: invalid duration "5 minutes"`}},
+		{"duplicate key", "listen: a\nlisten: b\n", nil, []string{`c.yaml`}},
+		{"yaml syntax", "sources: [\n", nil, []string{`c.yaml:`}},
+		{"bad trusted proxy", "trusted_proxies: [nope]\n", nil, []string{`c.yaml:1:19: trusted_proxies[0]: "nope" is not an IP address`}},
+		{"hmac needs header", "sources:\n  - name: a\n    kind: generic\n    auth: {type: hmac, secret: x}\n", nil,
+			[]string{`sources[0].auth.header: required for auth type hmac`}},
+		{"empty file", "", nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("c.yaml", []byte(tc.yaml), env(tc.env))
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// A secret never leaves the process through fmt, JSON, YAML or slog.
+func TestSecretRedaction(t *testing.T) {
+	t.Parallel()
+	const tok = "hunter2-very-secret"
+	cfg, err := Parse("c.yaml", []byte("database:\n  url: postgres://u:${PW}@db/x\nsources:\n  - {name: a, kind: generic, auth: {type: token, token: \"${TOK}\"}}\n"),
+		env(map[string]string{"TOK": tok, "PW": "pw-secret"}))
+	require.NoError(t, err)
+	require.Equal(t, tok, cfg.Sources[0].Auth.Token.Value())
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%v %+v %#v %s\n", cfg, cfg, cfg, cfg.Sources[0].Auth.Token)
+	j, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	sb.Write(j)
+	y, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	sb.Write(y)
+	slog.New(slog.NewJSONHandler(&sb, nil)).Info("cfg", "cfg", cfg, "token", cfg.Sources[0].Auth.Token)
+	out := sb.String()
+	require.NotContains(t, out, tok)
+	require.NotContains(t, out, "pw-secret")
+	require.Contains(t, out, "<secret>")
+}
+
+func TestEnvValueIsNotReparsed(t *testing.T) {
+	t.Parallel()
+	// A value with YAML syntax in it stays one string: substitution works
+	// on parsed scalars, not on the file text.
+	cfg, err := Parse("c.yaml", []byte("sources:\n  - {name: a, kind: generic, auth: {type: token, token: \"${TOK}\"}}\n"),
+		env(map[string]string{"TOK": "a: b\n- c #d"}))
+	require.NoError(t, err)
+	require.Equal(t, "a: b\n- c #d", cfg.Sources[0].Auth.Token.Value())
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
+	require.ErrorContains(t, err, "nope.yaml")
+}

@@ -1,0 +1,275 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with a config file, located by file, line,
+// column and the dotted key path.
+type Problem struct {
+	File    string
+	Line    int
+	Column  int
+	Key     string
+	Message string
+}
+
+func (p Problem) Error() string {
+	loc := p.File
+	switch {
+	case p.Line > 0 && p.Column > 0:
+		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
+	case p.Line > 0:
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Key != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, p.Key, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Message)
+}
+
+// document is a parsed YAML file with the position of every key path, so
+// semantic validation can point at the line a user has to fix.
+type document struct {
+	file     string
+	pos      map[string]*yaml.Node
+	problems []error
+	parsed   bool // the YAML was well-formed
+}
+
+func (d *document) add(node *yaml.Node, key, format string, args ...any) {
+	p := Problem{File: d.file, Key: key, Message: fmt.Sprintf(format, args...)}
+	if node != nil {
+		p.Line, p.Column = node.Line, node.Column
+	}
+	d.problems = append(d.problems, p)
+}
+
+// at reports a problem at the position of key (or its closest known parent).
+func (d *document) at(key, format string, args ...any) {
+	for k := key; ; {
+		if n, ok := d.pos[k]; ok {
+			d.add(n, key, format, args...)
+			return
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			d.add(nil, key, format, args...)
+			return
+		}
+		k = k[:i]
+	}
+}
+
+// decodeStrict decodes YAML into out. Unknown keys, type errors and
+// unresolvable ${ENV} references are all collected rather than stopping at
+// the first; lookup resolves environment variables.
+func decodeStrict(file string, data []byte, out any, lookup func(string) (string, bool)) *document {
+	d := &document{file: file, pos: map[string]*yaml.Node{}}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.parsed = true
+			return d // empty file: all defaults
+		}
+		d.problems = append(d.problems, Problem{File: file, Line: yamlErrLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")})
+		return d
+	}
+	d.parsed = true
+	if len(root.Content) == 0 {
+		return d
+	}
+	doc := root.Content[0]
+	d.walk(doc, reflect.TypeOf(out).Elem(), "", lookup)
+	if err := doc.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, msg := range te.Errors {
+				line := yamlErrLine(errors.New(msg))
+				key, col := d.keyAtLine(line)
+				d.problems = append(d.problems, Problem{File: file, Line: line, Column: col, Key: key, Message: stripLine(msg)})
+			}
+		} else {
+			d.problems = append(d.problems, Problem{File: file, Message: err.Error()})
+		}
+	}
+	return d
+}
+
+// keyAtLine finds the most specific key path whose value is on line, to
+// name the key in the decoder's type errors (which only carry a line).
+func (d *document) keyAtLine(line int) (string, int) {
+	best, col := "", 0
+	for k, n := range d.pos {
+		if n.Line == line && len(k) > len(best) {
+			best, col = k, n.Column
+		}
+	}
+	return best, col
+}
+
+var lineRe = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrLine(err error) int {
+	m := lineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscanf(m[1], "%d", &n)
+	return n
+}
+
+func stripLine(msg string) string {
+	return lineStripRe.ReplaceAllString(msg, "")
+}
+
+var lineStripRe = regexp.MustCompile(`^line \d+: `)
+
+var envRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// walk records key positions, reports unknown keys against the Go type, and
+// expands ${VAR} / ${VAR:-default} in scalar values in place.
+func (d *document) walk(n *yaml.Node, t reflect.Type, path string, lookup func(string) (string, bool)) {
+	d.pos[path] = n
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" || n.Style != 0 || strings.Contains(n.Value, "${") {
+			n.Value = envRe.ReplaceAllStringFunc(n.Value, func(m string) string {
+				sub := envRe.FindStringSubmatch(m)
+				if v, ok := lookup(sub[1]); ok && v != "" {
+					return v
+				}
+				if sub[2] != "" {
+					return sub[3]
+				}
+				d.add(n, path, "environment variable %s is not set", sub[1])
+				return ""
+			})
+		}
+		return
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return // type error reported by Decode
+		}
+		for i, c := range n.Content {
+			d.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lookup)
+		}
+	case yaml.MappingNode:
+		switch t.Kind() {
+		case reflect.Map:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				d.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lookup)
+			}
+		case reflect.Struct:
+			fields := yamlFields(t)
+			seen := map[string]bool{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				key := join(path, k.Value)
+				if seen[k.Value] {
+					d.add(k, key, "duplicate key")
+				}
+				seen[k.Value] = true
+				ft, ok := fields[k.Value]
+				if !ok {
+					d.add(k, key, "unknown key (known keys: %s)", strings.Join(sortedKeys(fields), ", "))
+					continue
+				}
+				d.pos[key] = k
+				d.walk(v, ft, key, lookup)
+				d.pos[key] = k
+			}
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlFields maps the YAML keys a struct accepts to their types, following
+// inline embedded structs.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// Duration is a time.Duration written in YAML as "30s", "15m", "1h".
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		// A *yaml.TypeError lets the decoder go on and report every problem.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q (use e.g. 30s, 15m, 1h)", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration in Go syntax.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// readFile is os.ReadFile, named for the error message.
+func readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return b, nil
+}

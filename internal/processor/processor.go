@@ -1,0 +1,210 @@
+// Package processor turns stored raw events into correlated incidents,
+// asynchronously from the 202 that accepted them. Each event is claimed,
+// normalized, correlated and marked processed in one transaction, so a crash
+// at any point leaves it pending and it is processed again after restart.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/mappings"
+)
+
+// MaxAttempts is how often an event whose processing fails with an internal
+// error is tried before it is marked failed (it can still be replayed).
+const MaxAttempts = 5
+
+// Router decides, before correlation, what happens to an alert: the rules
+// engine implements it.
+type Router interface {
+	Route(a incidenthub.Alert) (Routing, error)
+}
+
+// Routing is a Router's decision for one alert.
+type Routing struct {
+	Alert    incidenthub.Alert // possibly enriched by rules
+	Key      string            // correlation key override; "" for the default
+	Targets  []string          // outbound targets to notify
+	Drop     bool              // discard the alert (recorded on the event)
+	Silenced bool              // correlate and record, notify nobody
+}
+
+// DefaultRouter routes every alert to the same targets.
+type DefaultRouter []string
+
+// Route implements Router.
+func (d DefaultRouter) Route(a incidenthub.Alert) (Routing, error) {
+	return Routing{Alert: a, Targets: d}, nil
+}
+
+// Processor runs worker goroutines that drain pending events.
+type Processor struct {
+	// Router routes alerts; nil routes nowhere.
+	Router Router
+	// Notifier hears about incident changes worth notifying; nil drops them.
+	Notifier correlation.Notifier
+
+	store   *store.Store
+	log     *slog.Logger
+	workers int
+	poll    time.Duration
+	wake    chan struct{}
+	// Observe, when set, is told the outcome of every processed event.
+	Observe func(source, status string, d time.Duration)
+}
+
+// New returns a processor with the given number of workers that also polls
+// every poll interval (for events stored by other replicas or before a
+// restart).
+func New(s *store.Store, log *slog.Logger, workers int, poll time.Duration) *Processor {
+	if workers <= 0 {
+		workers = 1
+	}
+	return &Processor{store: s, log: log, workers: workers, poll: poll, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes a worker: an event was just stored. It never blocks.
+func (p *Processor) Notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes events until ctx is done, then returns once in-flight work
+// has committed or rolled back.
+func (p *Processor) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range p.workers {
+		wg.Go(func() { p.loop(ctx) })
+	}
+	wg.Wait()
+}
+
+func (p *Processor) loop(ctx context.Context) {
+	t := time.NewTicker(p.poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			// The transaction finishes even when shutdown starts mid-way.
+			did, err := p.ProcessOne(context.WithoutCancel(ctx))
+			if err != nil {
+				p.log.Error("process event", "err", err)
+				break
+			}
+			if !did {
+				break
+			}
+			p.Notify() // there may be more: let a sibling help
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessOne claims and processes the oldest pending event. It reports
+// whether there was one.
+func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
+	var (
+		claimed *store.Event
+		status  string
+		start   = time.Now()
+	)
+	err := p.store.Tx(ctx, func(tx *gorm.DB) error {
+		ev, err := store.ClaimPendingEvent(tx)
+		if err != nil || ev == nil {
+			return err
+		}
+		claimed = ev
+		status, err = p.process(tx, ev)
+		return err
+	})
+	if claimed == nil {
+		return false, err
+	}
+	if err != nil {
+		return true, p.recordFailure(ctx, claimed, err)
+	}
+	if p.Observe != nil {
+		p.Observe(claimed.Source, status, time.Since(start))
+	}
+	return true, nil
+}
+
+// process normalizes and correlates ev inside tx and returns its final status.
+func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
+	alerts, err := mappings.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
+	if err != nil {
+		code := incidenthub.ErrorCode(err)
+		if code == incidenthub.EINVALID || code == incidenthub.EUNPROCESSABLE {
+			// Kept, with the reason, for replay once the mapping is fixed.
+			return store.EventUnmapped, store.FinishEvent(tx, ev, store.EventUnmapped, incidenthub.ErrorMessage(err), nil)
+		}
+		return "", fmt.Errorf("normalize event %s: %w", ev.ID, err)
+	}
+	now := time.Now().UTC()
+	inputs := make([]correlation.Input, 0, len(alerts))
+	for i, a := range alerts {
+		r := Routing{Alert: a}
+		if p.Router != nil {
+			if r, err = p.Router.Route(a); err != nil {
+				return "", fmt.Errorf("route alert %d of event %s: %w", i, ev.ID, err)
+			}
+		}
+		alerts[i] = r.Alert
+		if r.Drop {
+			continue
+		}
+		in := correlation.Input{Alert: r.Alert, Key: r.Key, Targets: r.Targets, Silenced: r.Silenced, EventID: ev.ID, Now: now}
+		if in.Key == "" {
+			in.Key = correlation.Key(in.Alert)
+		}
+		inputs = append(inputs, in)
+	}
+	// A payload that fans out to several keys locks their incidents in key
+	// order, so two such payloads cannot deadlock each other.
+	slices.SortStableFunc(inputs, func(a, b correlation.Input) int { return strings.Compare(a.Key, b.Key) })
+	for _, in := range inputs {
+		ch, err := correlation.Apply(tx, in)
+		if err != nil {
+			return "", fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		if ch.Notify && p.Notifier != nil {
+			if err := p.Notifier.IncidentChanged(tx, ch); err != nil {
+				return "", fmt.Errorf("event %s: notify: %w", ev.ID, err)
+			}
+		}
+	}
+	return store.EventProcessed, store.FinishEvent(tx, ev, store.EventProcessed, "", alerts)
+}
+
+// recordFailure counts a failed attempt outside the rolled-back transaction
+// and marks the event failed after MaxAttempts.
+func (p *Processor) recordFailure(ctx context.Context, ev *store.Event, cause error) error {
+	attempts := ev.Attempts + 1
+	updates := map[string]any{"attempts": attempts, "error": cause.Error()}
+	if attempts >= MaxAttempts {
+		updates["status"] = store.EventFailed
+	}
+	if err := p.store.DB.WithContext(ctx).Model(&store.Event{}).Where("id = ?", ev.ID).Updates(updates).Error; err != nil {
+		return errors.Join(cause, fmt.Errorf("record failure: %w", err))
+	}
+	p.log.Warn("event processing failed", "event_id", ev.ID, "source", ev.Source, "attempt", attempts, "err", cause)
+	return nil
+}

@@ -1,0 +1,145 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/internal/storetest"
+)
+
+func event(source string, key *string) *store.Event {
+	return &store.Event{
+		Source: source, Kind: "generic", ReceivedAt: time.Now().UTC(), DedupKey: key,
+		Headers: store.JSON[map[string]string]{V: map[string]string{"User-Agent": "t"}},
+		Body:    []byte(`{"status":"firing"}`),
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestMigrations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st, err := store.Open(ctx, storetest.Options(t, dialect))
+		require.NoError(t, err)
+		defer st.Close()
+		require.ErrorContains(t, st.Ready(ctx), "migrations pending")
+		list, err := st.Migrations(ctx)
+		require.NoError(t, err)
+		require.NotEmpty(t, list)
+		require.False(t, list[0].Applied)
+
+		require.NoError(t, st.Migrate(ctx))
+		require.NoError(t, st.Migrate(ctx), "migrating twice is a no-op")
+		require.NoError(t, st.Ready(ctx))
+		list, err = st.Migrations(ctx)
+		require.NoError(t, err)
+		for _, m := range list {
+			require.True(t, m.Applied, "version %d", m.Version)
+		}
+	})
+}
+
+func TestInsertEventDedup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+
+		id1, dup, err := st.InsertEvent(ctx, event("a", ptr("k1")))
+		require.NoError(t, err)
+		require.False(t, dup)
+		id2, dup, err := st.InsertEvent(ctx, event("a", ptr("k1")))
+		require.NoError(t, err)
+		require.True(t, dup)
+		require.Equal(t, id1, id2)
+
+		// Same key from another source, and events without a key, are new.
+		id3, dup, err := st.InsertEvent(ctx, event("b", ptr("k1")))
+		require.NoError(t, err)
+		require.False(t, dup)
+		require.NotEqual(t, id1, id3)
+		for range 2 {
+			_, dup, err = st.InsertEvent(ctx, event("a", nil))
+			require.NoError(t, err)
+			require.False(t, dup)
+		}
+		n, err := st.CountEvents(ctx, store.EventPending)
+		require.NoError(t, err)
+		require.EqualValues(t, 4, n)
+
+		got, err := st.GetEvent(ctx, id1)
+		require.NoError(t, err)
+		require.Equal(t, `{"status":"firing"}`, string(got.Body))
+		require.Equal(t, "t", got.Headers.V["User-Agent"])
+		require.Equal(t, store.EventPending, got.Status)
+
+		_, err = st.GetEvent(ctx, "nope")
+		require.Equal(t, incidenthub.ENOTFOUND, incidenthub.ErrorCode(err))
+	})
+}
+
+// Two workers claiming at once never get the same event, and a claim that
+// rolls back leaves the event pending for the next worker.
+func TestClaimPendingEvent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		idA, _, err := st.InsertEvent(ctx, event("a", nil))
+		require.NoError(t, err)
+		idB, _, err := st.InsertEvent(ctx, event("a", nil))
+		require.NoError(t, err)
+
+		errBoom := errors.New("boom")
+		err = st.Tx(ctx, func(tx *gorm.DB) error {
+			ev, err := store.ClaimPendingEvent(tx)
+			require.NoError(t, err)
+			require.Equal(t, idA, ev.ID, "oldest first")
+			if dialect == store.Postgres {
+				// A second worker skips the locked row.
+				err := st.Tx(ctx, func(tx2 *gorm.DB) error {
+					ev2, err := store.ClaimPendingEvent(tx2)
+					require.NoError(t, err)
+					require.Equal(t, idB, ev2.ID)
+					return nil
+				})
+				require.NoError(t, err)
+			}
+			return errBoom
+		})
+		require.ErrorIs(t, err, errBoom)
+		got, err := st.GetEvent(ctx, idA)
+		require.NoError(t, err)
+		require.Equal(t, store.EventPending, got.Status, "rolled-back claim leaves the event pending")
+
+		err = st.Tx(ctx, func(tx *gorm.DB) error {
+			ev, err := store.ClaimPendingEvent(tx)
+			require.NoError(t, err)
+			return store.FinishEvent(tx, ev, store.EventProcessed, "", nil)
+		})
+		require.NoError(t, err)
+		got, err = st.GetEvent(ctx, idA)
+		require.NoError(t, err)
+		require.Equal(t, store.EventProcessed, got.Status)
+		require.Equal(t, 1, got.Attempts)
+		require.NotNil(t, got.ProcessedAt)
+	})
+}
+
+func TestOpenBadURLRedactsPassword(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, err := store.Open(ctx, store.Options{URL: "postgres://u:topsecretpw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "topsecretpw")
+}

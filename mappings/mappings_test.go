@@ -1,0 +1,322 @@
+package mappings_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/mappings"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/<kind>/<case>.golden.json from the current output")
+
+// receivedAt is the receive time every test uses; it is deliberately not
+// any payload's own time so a fallback to it shows in the golden files.
+var receivedAt = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// inputs lists the payload files of one kind: testdata/<kind>/*.json
+// without the golden outputs.
+func inputs(t testing.TB, kind string) []string {
+	t.Helper()
+	all, err := filepath.Glob(filepath.Join("testdata", kind, "*.json"))
+	require.NoError(t, err)
+	var out []string
+	for _, p := range all {
+		if !strings.HasSuffix(p, ".golden.json") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// encodeGolden writes alerts as indented JSON, without HTML escaping so
+// that "<", ">" and "&" stay readable in review.
+func encodeGolden(t *testing.T, alerts []incidenthub.Alert) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(alerts))
+	return buf.Bytes()
+}
+
+func goldenPath(input string) string {
+	return strings.TrimSuffix(input, ".json") + ".golden.json"
+}
+
+func TestKinds(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"alertmanager", "datadog", "generic", "grafana"}, mappings.Kinds())
+	for _, k := range mappings.Kinds() {
+		require.True(t, mappings.KnownKind(k), k)
+	}
+	require.False(t, mappings.KnownKind("pagerduty"))
+	require.False(t, mappings.KnownKind(""))
+	require.False(t, mappings.KnownKind("Alertmanager"))
+}
+
+// TestNormalizeGolden maps every testdata/<kind>/<case>.json and compares
+// the indented JSON of the alerts with <case>.golden.json byte for byte.
+// Run with -update to rewrite the golden files, then review the diff: the
+// golden files are the specification of each mapping.
+func TestNormalizeGolden(t *testing.T) {
+	for _, kind := range mappings.Kinds() {
+		files := inputs(t, kind)
+		require.GreaterOrEqual(t, len(files), 3, "want at least 3 golden cases for %s", kind)
+		for _, in := range files {
+			name := kind + "/" + strings.TrimSuffix(filepath.Base(in), ".json")
+			t.Run(name, func(t *testing.T) {
+				body, err := os.ReadFile(in)
+				require.NoError(t, err)
+				alerts, err := mappings.Normalize(kind, kind+"-main", body, receivedAt)
+				require.NoError(t, err)
+				for _, a := range alerts {
+					checkInvariants(t, a, kind+"-main")
+				}
+				got := encodeGolden(t, alerts)
+				if *update {
+					require.NoError(t, os.WriteFile(goldenPath(in), got, 0o644))
+				}
+				want, err := os.ReadFile(goldenPath(in))
+				require.NoError(t, err, "missing golden file; run go test ./mappings/ -run TestNormalizeGolden -update and review it")
+				require.Equal(t, string(want), string(got))
+			})
+		}
+	}
+}
+
+// TestGoldenFilesHaveInputs catches a golden file left behind when its
+// input was renamed or removed.
+func TestGoldenFilesHaveInputs(t *testing.T) {
+	t.Parallel()
+	golden, err := filepath.Glob(filepath.Join("testdata", "*", "*.golden.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, golden)
+	for _, g := range golden {
+		_, err := os.Stat(strings.TrimSuffix(g, ".golden.json") + ".json")
+		require.NoError(t, err, "golden file %s has no input", g)
+	}
+}
+
+// checkInvariants asserts what every normalized alert must satisfy,
+// whatever its source.
+func checkInvariants(t *testing.T, a incidenthub.Alert, source string) {
+	t.Helper()
+	require.Equal(t, source, a.Source)
+	require.NotEmpty(t, strings.TrimSpace(a.Fingerprint), "fingerprint")
+	require.True(t, a.Status.Valid(), "status %q", a.Status)
+	require.True(t, a.Severity.Valid(), "severity %q", a.Severity)
+	require.NotEmpty(t, strings.TrimSpace(a.AlertType), "alert_type")
+	require.NotEmpty(t, strings.TrimSpace(a.Title), "title")
+	require.False(t, a.StartsAt.IsZero(), "starts_at")
+	require.Equal(t, time.UTC, a.StartsAt.Location(), "starts_at in UTC")
+	require.True(t, a.ReceivedAt.Equal(receivedAt), "received_at")
+	require.Equal(t, time.UTC, a.ReceivedAt.Location(), "received_at in UTC")
+	if a.EndsAt != nil {
+		require.Equal(t, incidenthub.AlertResolved, a.Status, "ends_at only when resolved")
+		require.False(t, a.EndsAt.IsZero(), "ends_at is never the zero time")
+		require.Equal(t, time.UTC, a.EndsAt.Location(), "ends_at in UTC")
+	}
+	require.NotNil(t, a.Labels, "labels")
+	require.NotNil(t, a.Annotations, "annotations")
+}
+
+// errorCase is a payload that must not map, and the exact error.
+type errorCase struct {
+	name    string
+	kind    string
+	body    string
+	code    string
+	message string
+}
+
+func TestNormalizeErrors(t *testing.T) {
+	t.Parallel()
+	cases := []errorCase{
+		// Not JSON at all: EINVALID, whatever the kind.
+		{"empty body", "alertmanager", ``, incidenthub.EINVALID, "body is not valid JSON: unexpected end of JSON input"},
+		{"plain text", "datadog", `hello`, incidenthub.EINVALID, "body is not valid JSON: invalid character 'h' looking for beginning of value"},
+		{"truncated", "grafana", `{"alerts": [`, incidenthub.EINVALID, "body is not valid JSON: unexpected end of JSON input"},
+		{"trailing data", "generic", `{"status":"firing","alert_type":"x"} {}`, incidenthub.EINVALID, "body is not valid JSON: invalid character '{' after top-level value"},
+		{"form encoded", "datadog", `id=1&title=x`, incidenthub.EINVALID, "body is not valid JSON: invalid character 'i' looking for beginning of value"},
+
+		// Unknown kind.
+		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, datadog, generic, grafana)`},
+
+		// Alertmanager.
+		{"am root array", "alertmanager", `[]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},
+		{"am no alerts", "alertmanager", `{"version":"4","status":"firing"}`, incidenthub.EUNPROCESSABLE, "alerts: required list of alerts is missing"},
+		{"am alerts empty", "alertmanager", `{"alerts":[]}`, incidenthub.EUNPROCESSABLE, "alerts: list of alerts is empty"},
+		{"am alerts not array", "alertmanager", `{"alerts":{"status":"firing"}}`, incidenthub.EUNPROCESSABLE, "alerts: expected an array, got object"},
+		{"am alert not object", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"}}, "B"]}`, incidenthub.EUNPROCESSABLE, "alerts[1]: expected an object, got string"},
+		{"am alertname missing", "alertmanager", amBody(`{"alertname":"A"}`, `{"alertname":"B"}`, `{"job":"node"}`), incidenthub.EUNPROCESSABLE, `alerts[2].labels.alertname: required field "alert_type" is missing`},
+		{"am alertname blank", "alertmanager", amBody(`{"alertname":"  "}`), incidenthub.EUNPROCESSABLE, `alerts[0].labels.alertname: required field "alert_type" is missing`},
+		{"am labels not object", "alertmanager", `{"alerts":[{"status":"firing","labels":["alertname"]}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].labels: expected an object, got array"},
+		{"am label not scalar", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":{"x":1}}}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].labels.alertname: expected a string, got object"},
+		{"am bad status", "alertmanager", `{"alerts":[{"status":"pending","labels":{"alertname":"A"}}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].status: unknown status "pending" (want firing or resolved)`},
+		{"am no status anywhere", "alertmanager", `{"alerts":[{"labels":{"alertname":"A"}}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].status: required field "status" is missing`},
+		{"am bad startsAt", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01 10:00"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].startsAt: invalid timestamp "2024-05-01 10:00" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
+		{"am numeric endsAt", "alertmanager", `{"alerts":[{"status":"resolved","labels":{"alertname":"A"},"endsAt":1714557600}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].endsAt: expected an RFC 3339 timestamp string, got number"},
+		{"am time out of range", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].startsAt: timestamp "0000-01-01T00:00:00+01:00" is out of range`},
+
+		// Grafana shares the Alertmanager rules.
+		{"grafana legacy payload", "grafana", `{"ruleName":"CPU","state":"alerting","evalMatches":[]}`, incidenthub.EUNPROCESSABLE, "alerts: required list of alerts is missing"},
+		{"grafana alertname missing", "grafana", `{"alerts":[{"status":"firing","labels":{"grafana_folder":"x"}}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].labels.alertname: required field "alert_type" is missing`},
+		{"grafana bad panelURL", "grafana", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"panelURL":["x"]}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].panelURL: expected a string, got array"},
+
+		// Datadog.
+		{"datadog default payload", "datadog", `{"id":"1","title":"[Triggered] X","body":"b","date":"1714557600000","last_updated":"1714557600000","event_type":"query_alert_monitor","org":{"id":"1","name":"o"}}`, incidenthub.EUNPROCESSABLE, `alert_id: required field "alert_type" is missing (is the hub's Datadog payload template configured? see docs/sources.md)`},
+		{"datadog no transition", "datadog", `{"alert_id":"12345"}`, incidenthub.EUNPROCESSABLE, `alert_transition: required field "status" is missing`},
+		{"datadog null transition", "datadog", `{"alert_id":"12345","alert_transition":"Null"}`, incidenthub.EUNPROCESSABLE, `alert_transition: unknown alert transition "Null" (want Triggered, Re-Triggered, Warn, Re-Warn, No Data, Re-No Data, Renotify or Recovered)`},
+		{"datadog bad transition", "datadog", `{"alert_id":"12345","alert_transition":"Muted"}`, incidenthub.EUNPROCESSABLE, `alert_transition: unknown alert transition "Muted" (want Triggered, Re-Triggered, Warn, Re-Warn, No Data, Re-No Data, Renotify or Recovered)`},
+		{"datadog bad date", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"2024-05-01T10:00:00Z"}`, incidenthub.EUNPROCESSABLE, `date: invalid timestamp "2024-05-01T10:00:00Z" (want epoch milliseconds, e.g. 1406662672000)`},
+		{"datadog bad last_updated", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","last_updated":"soon"}`, incidenthub.EUNPROCESSABLE, `last_updated: invalid timestamp "soon" (want epoch milliseconds, e.g. 1406662672000)`},
+		{"datadog date out of range", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"9223372036854775807"}`, incidenthub.EUNPROCESSABLE, `date: timestamp "9223372036854775807" is out of range`},
+		{"datadog tags not string", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","tags":["env:prod"]}`, incidenthub.EUNPROCESSABLE, "tags: expected a string, got array"},
+		{"datadog org not object", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","org":"acme"}`, incidenthub.EUNPROCESSABLE, "org: expected an object, got string"},
+		{"datadog root string", "datadog", `"$ID"`, incidenthub.EUNPROCESSABLE, "$: expected an object, got string"},
+
+		// Generic.
+		{"generic no status", "generic", `{"alert_type":"disk_full"}`, incidenthub.EUNPROCESSABLE, `status: required field "status" is missing`},
+		{"generic bad status", "generic", `{"status":"open","alert_type":"disk_full"}`, incidenthub.EUNPROCESSABLE, `status: unknown status "open" (want firing or resolved)`},
+		{"generic no alert_type", "generic", `{"status":"firing"}`, incidenthub.EUNPROCESSABLE, `alert_type: required field "alert_type" is missing`},
+		{"generic batch no alert_type", "generic", `{"alerts":[{"status":"firing","alert_type":"a"},{"status":"resolved"}]}`, incidenthub.EUNPROCESSABLE, `alerts[1].alert_type: required field "alert_type" is missing`},
+		{"generic unknown severity", "generic", `{"status":"firing","alert_type":"a","severity":"disaster"}`, incidenthub.EUNPROCESSABLE, `severity: unknown severity "disaster" (want critical, high, warning or info)`},
+		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, incidenthub.EUNPROCESSABLE, `starts_at: invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
+		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","ends_at":"2024-13-01T00:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].ends_at: invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
+		{"generic labels not object", "generic", `{"status":"firing","alert_type":"a","labels":"team=data"}`, incidenthub.EUNPROCESSABLE, "labels: expected an object, got string"},
+		{"generic alerts empty", "generic", `{"alerts":[]}`, incidenthub.EUNPROCESSABLE, "alerts: list of alerts is empty"},
+		{"generic root array", "generic", `[{"status":"firing","alert_type":"a"}]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},
+		{"generic title object", "generic", `{"status":"firing","alert_type":"a","title":{"en":"x"}}`, incidenthub.EUNPROCESSABLE, "title: expected a string, got object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			alerts, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			require.Error(t, err)
+			require.Nil(t, alerts)
+			var e *incidenthub.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, tc.code, e.Code)
+			require.Equal(t, tc.message, e.Message)
+		})
+	}
+}
+
+// amBody is an Alertmanager payload with one firing alert per label set.
+func amBody(labelSets ...string) string {
+	alerts := make([]string, len(labelSets))
+	for i, l := range labelSets {
+		alerts[i] = `{"status":"firing","labels":` + l + `,"startsAt":"2024-05-01T10:00:00Z"}`
+	}
+	return `{"version":"4","status":"firing","alerts":[` + strings.Join(alerts, ",") + `]}`
+}
+
+// TestAlertmanagerSeverity pins the severity word table, through the
+// labels.severity of an Alertmanager alert.
+func TestAlertmanagerSeverity(t *testing.T) {
+	t.Parallel()
+	cases := map[string]incidenthub.Severity{
+		"critical": incidenthub.SeverityCritical, "CRITICAL": incidenthub.SeverityCritical,
+		"page": incidenthub.SeverityCritical, "P1": incidenthub.SeverityCritical,
+		"error": incidenthub.SeverityHigh, "High": incidenthub.SeverityHigh,
+		"major": incidenthub.SeverityHigh, "p2": incidenthub.SeverityHigh,
+		"warning": incidenthub.SeverityWarning, "warn": incidenthub.SeverityWarning,
+		"p3":   incidenthub.SeverityWarning,
+		"info": incidenthub.SeverityInfo, "low": incidenthub.SeverityInfo,
+		"none": incidenthub.SeverityInfo, "p4": incidenthub.SeverityInfo, "P5": incidenthub.SeverityInfo,
+		// Alertmanager labels are free-form: an unknown word or none at all
+		// is the default rather than a lost alert.
+		"disaster": incidenthub.SeverityWarning, "": incidenthub.SeverityWarning,
+	}
+	for word, want := range cases {
+		labels := `{"alertname":"A","severity":"` + word + `"}`
+		alerts, err := mappings.Normalize("alertmanager", "am", []byte(amBody(labels)), receivedAt)
+		require.NoError(t, err, word)
+		require.Equal(t, want, alerts[0].Severity, "severity %q", word)
+	}
+}
+
+// TestEndsAtOnlyWhenResolved: a firing alert never carries an end time,
+// even if the sender puts a future one in; a resolved alert with the zero
+// time has none either.
+func TestEndsAtOnlyWhenResolved(t *testing.T) {
+	t.Parallel()
+	body := `{"alerts":[
+		{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"2024-05-01T10:04:00Z"},
+		{"status":"resolved","labels":{"alertname":"B"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"0001-01-01T00:00:00Z"},
+		{"status":"resolved","labels":{"alertname":"C"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"2024-05-01T12:30:00+02:00"}]}`
+	alerts, err := mappings.Normalize("alertmanager", "am", []byte(body), receivedAt)
+	require.NoError(t, err)
+	require.Len(t, alerts, 3)
+	require.Nil(t, alerts[0].EndsAt)
+	require.Nil(t, alerts[1].EndsAt)
+	require.NotNil(t, alerts[2].EndsAt)
+	require.Equal(t, time.Date(2024, 5, 1, 10, 30, 0, 0, time.UTC), *alerts[2].EndsAt)
+	require.Equal(t, time.UTC, alerts[2].EndsAt.Location())
+}
+
+// TestStatusFallsBackToPayload: an entry without its own status takes the
+// payload's.
+func TestStatusFallsBackToPayload(t *testing.T) {
+	t.Parallel()
+	body := `{"status":"resolved","alerts":[{"labels":{"alertname":"A"}}]}`
+	alerts, err := mappings.Normalize("grafana", "g", []byte(body), receivedAt)
+	require.NoError(t, err)
+	require.Equal(t, incidenthub.AlertResolved, alerts[0].Status)
+	require.Equal(t, receivedAt, alerts[0].StartsAt, "no startsAt falls back to the receive time")
+}
+
+// TestGenericFingerprintFallback: without a fingerprint, the generic kind
+// hashes source, service, alert_type and host, so the same condition from
+// the same source correlates and a different host does not.
+func TestGenericFingerprintFallback(t *testing.T) {
+	t.Parallel()
+	fp := func(source, body string) string {
+		t.Helper()
+		alerts, err := mappings.Normalize("generic", source, []byte(body), receivedAt)
+		require.NoError(t, err)
+		return alerts[0].Fingerprint
+	}
+	a := fp("cron", `{"status":"firing","alert_type":"disk_full","service":"pg","host":"db-1","title":"one"}`)
+	require.Len(t, a, 64)
+	require.Equal(t, a, fp("cron", `{"status":"resolved","alert_type":"disk_full","service":"pg","host":"db-1","title":"two"}`))
+	require.NotEqual(t, a, fp("cron", `{"status":"firing","alert_type":"disk_full","service":"pg","host":"db-2"}`))
+	require.NotEqual(t, a, fp("other", `{"status":"firing","alert_type":"disk_full","service":"pg","host":"db-1"}`))
+	require.Equal(t, "mine", fp("cron", `{"status":"firing","alert_type":"disk_full","fingerprint":"mine"}`))
+}
+
+// TestDatadogTransitions pins which $ALERT_TRANSITION values fire and
+// which resolve; any other value is an error naming it.
+func TestDatadogTransitions(t *testing.T) {
+	t.Parallel()
+	cases := map[string]incidenthub.AlertStatus{
+		"Triggered": incidenthub.AlertFiring, "Re-Triggered": incidenthub.AlertFiring,
+		"Warn": incidenthub.AlertFiring, "Re-Warn": incidenthub.AlertFiring,
+		"No Data": incidenthub.AlertFiring, "Re-No Data": incidenthub.AlertFiring,
+		"Renotify": incidenthub.AlertFiring, "triggered": incidenthub.AlertFiring,
+		"Recovered": incidenthub.AlertResolved, " recovered ": incidenthub.AlertResolved,
+	}
+	for transition, want := range cases {
+		body := `{"id":"1","alert_id":"12345","alert_transition":"` + transition + `","date":"1714557600000"}`
+		alerts, err := mappings.Normalize("datadog", "dd", []byte(body), receivedAt)
+		require.NoError(t, err, transition)
+		require.Len(t, alerts, 1)
+		require.Equal(t, want, alerts[0].Status, "transition %q", transition)
+		if want == incidenthub.AlertResolved {
+			require.NotNil(t, alerts[0].EndsAt)
+			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), *alerts[0].EndsAt)
+		} else {
+			require.Nil(t, alerts[0].EndsAt)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/store"
+)
+
+type incidentList struct {
+	Incidents  []incidenthub.Incident `json:"incidents"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
+}
+
+func (s *server) listIncidents(c *gin.Context) {
+	f := store.IncidentFilter{Status: c.Query("status"), Service: c.Query("service"), Key: c.Query("key")}
+	if f.Status != "" && !incidenthub.IncidentStatus(f.Status).Valid() {
+		s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "status must be open, acknowledged or resolved (got %q)", f.Status))
+		return
+	}
+	var err error
+	if f.Limit, err = intParam(c, "limit", 50, 1, 500); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v := c.Query("cursor"); v != "" {
+		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After <= 0 {
+			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v))
+			return
+		}
+	}
+	list, next, err := s.Store.ListIncidents(c, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := incidentList{Incidents: list}
+	if next > 0 {
+		out.NextCursor = strconv.FormatInt(next, 10)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func intParam(c *gin.Context, name string, def, min, max int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, incidenthub.Errorf(incidenthub.EINVALID, "%s must be a whole number from %d to %d (got %q)", name, min, max, v)
+	}
+	return n, nil
+}
+
+func idParam(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, incidenthub.Errorf(incidenthub.EINVALID, "incident id %q is not a positive integer", c.Param("id"))
+	}
+	return id, nil
+}
+
+func (s *server) getIncident(c *gin.Context) {
+	id, err := idParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	inc, alerts, err := s.Store.GetIncident(c, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"incident": inc, "alerts": alerts})
+}
+
+type eventView struct {
+	ID          string              `json:"id"`
+	Source      string              `json:"source"`
+	Kind        string              `json:"kind"`
+	ReceivedAt  time.Time           `json:"received_at"`
+	RemoteAddr  string              `json:"remote_addr"`
+	ContentType string              `json:"content_type"`
+	Headers     map[string]string   `json:"headers"`
+	Body        json.RawMessage     `json:"body"`
+	Status      string              `json:"status"`
+	Error       string              `json:"error,omitempty"`
+	Attempts    int                 `json:"attempts"`
+	Alerts      []incidenthub.Alert `json:"alerts"`
+	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
+}
+
+func (s *server) getEvent(c *gin.Context) {
+	ev, err := s.Store.GetEvent(c, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	body := json.RawMessage(ev.Body)
+	if !json.Valid(body) {
+		b, _ := json.Marshal(string(ev.Body))
+		body = b
+	}
+	alerts := ev.Alerts.V
+	if alerts == nil {
+		alerts = []incidenthub.Alert{}
+	}
+	c.JSON(http.StatusOK, gin.H{"event": eventView{
+		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
+		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
+		Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
+	}})
+}

@@ -1,0 +1,19 @@
+package web
+
+import "github.com/incidenthub/incidenthub/internal/config"
+
+// routes lists the whole HTTP surface.
+func (s *server) routes() {
+	r := s.engine
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics)
+
+	r.POST("/hooks/:source", s.ingest)
+
+	api := r.Group("/api/v1", s.authenticate)
+	viewer := api.Group("", s.require(config.RoleViewer))
+	viewer.GET("/incidents", s.listIncidents)
+	viewer.GET("/incidents/:id", s.getIncident)
+	viewer.GET("/events/:id", s.getEvent)
+}

@@ -1,0 +1,130 @@
+// Package web is the hub's HTTP surface: inbound webhooks at
+// /hooks/{source}, the JSON API under /api/v1, health and metrics.
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/store"
+)
+
+// Deps is what the HTTP layer needs from the rest of the hub.
+type Deps struct {
+	Store *store.Store
+	// Config returns the active configuration (it may be swapped by reload).
+	Config func() *config.Config
+	// Tokens are the API bearer tokens (config tokens plus the environment's).
+	Tokens []config.APIToken
+	// Accepted is called after an event is durably stored (wakes the processor).
+	Accepted func()
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+}
+
+type server struct {
+	Deps
+	engine  *gin.Engine
+	inbound *prometheus.CounterVec
+}
+
+var ginMode sync.Once
+
+// New returns the hub's HTTP handler.
+func New(d Deps) http.Handler {
+	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
+	if d.Accepted == nil {
+		d.Accepted = func() {}
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &server{Deps: d, engine: gin.New()}
+	s.inbound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "incidenthub_inbound_requests_total",
+		Help: "Inbound webhook requests by source and HTTP status.",
+	}, []string{"source", "code"})
+	d.Registry.MustRegister(s.inbound)
+
+	e := s.engine
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	cfg := d.Config()
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		// Validated at config load; an error here is a bug.
+		panic(err)
+	}
+	e.Use(s.requestID, s.logRequests, s.recover)
+	e.NoRoute(func(c *gin.Context) {
+		s.fail(c, incidenthub.Errorf(incidenthub.ENOTFOUND, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.fail(c, incidenthub.Errorf(incidenthub.ENOTALLOWED, "method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	s.routes()
+	return e
+}
+
+func (s *server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 128 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set("request_id", id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// logRequests logs method, path (never the query: it may hold a token),
+// status and latency.
+func (s *server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelWarn
+	}
+	s.Log.Log(c, level, "http request",
+		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		"duration", time.Since(start), "request_id", c.GetString("request_id"))
+}
+
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Log.Error("panic in handler", "panic", r, "path", c.Request.URL.Path, "request_id", c.GetString("request_id"))
+			s.fail(c, incidenthub.Errorf(incidenthub.EINTERNAL, "internal error"))
+		}
+	}()
+	c.Next()
+}
+
+func (s *server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *server) readyz(c *gin.Context) {
+	if err := s.Store.Ping(c); err != nil {
+		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "store unreachable"))
+		return
+	}
+	if err := s.Store.Ready(c); err != nil {
+		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "%v", err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "database": s.Store.Dialect})
+}
+
+func (s *server) metrics(c *gin.Context) {
+	promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
+}
