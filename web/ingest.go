@@ -61,7 +61,8 @@ func (s *server) accept(c *gin.Context, name string) error {
 			return err
 		}
 	}
-	ct := c.ContentType()
+	// Media types are case-insensitive (RFC 9110 §8.3.1).
+	ct := strings.ToLower(c.ContentType())
 	if !acceptedContentType(ct) {
 		return incidenthub.Errorf(incidenthub.EUNSUPPORTED, "content type %q is not supported: send application/json", c.GetHeader("Content-Type"))
 	}
@@ -93,7 +94,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 	if key := dedupKey(c.Request, src, body); key != "" {
 		ev.DedupKey = &key
 	}
-	id, dup, err := s.Store.InsertEvent(c, ev)
+	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
 	if err != nil {
 		s.Log.Error("store inbound event", "source", name, "err", err)
 		return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
@@ -145,7 +146,7 @@ func checkToken(r *http.Request, a config.SourceAuth) error {
 	}
 	if got == "" {
 		h := r.Header.Get("Authorization")
-		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+		if t, ok := bearer(h); ok {
 			got = strings.TrimSpace(t)
 		}
 	}
@@ -160,6 +161,16 @@ func checkToken(r *http.Request, a config.SourceAuth) error {
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "invalid token")
 	}
 	return nil
+}
+
+// bearer returns the credentials of an "Authorization: Bearer <token>"
+// header value; the scheme is case-insensitive (RFC 9110 §11.1).
+func bearer(h string) (string, bool) {
+	const scheme = "bearer "
+	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return "", false
+	}
+	return h[len(scheme):], true
 }
 
 func checkHMAC(r *http.Request, body []byte, a config.SourceAuth) error {

@@ -58,7 +58,9 @@ func New(d Deps) http.Handler {
 
 	e := s.engine
 	e.HandleMethodNotAllowed = true
-	e.ContextWithFallback = true
+	// Handlers pass c.Request.Context(), never c, to anything that may keep
+	// the context after the handler returns (database drivers do): gin
+	// recycles *gin.Context for the next request.
 	cfg := d.Config()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		// Validated at config load; an error here is a bug.
@@ -114,11 +116,11 @@ func (s *server) recover(c *gin.Context) {
 func (s *server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
 func (s *server) readyz(c *gin.Context) {
-	if err := s.Store.Ping(c); err != nil {
+	if err := s.Store.Ping(c.Request.Context()); err != nil {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "store unreachable"))
 		return
 	}
-	if err := s.Store.Ready(c); err != nil {
+	if err := s.Store.Ready(c.Request.Context()); err != nil {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "%v", err))
 		return
 	}
