@@ -70,6 +70,9 @@ func TestAPIAuth(t *testing.T) {
 			require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
 			require.JSONEq(t, `{"incidents":[]}`, rec.Body.String(), "an empty list is [], not null")
 		}
+		r = httptest.NewRequest(http.MethodGet, "/api/v1/incidents", nil)
+		r.Header.Set("Authorization", "bearer "+viewerToken)
+		require.Equal(t, http.StatusOK, h.do(r).Code, "the auth scheme is case-insensitive")
 
 		// No tokens anywhere: every API call is refused, and the message
 		// says how to configure one.

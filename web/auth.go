@@ -17,7 +17,7 @@ func (s *server) authenticate(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "no API tokens are configured: set INCIDENTHUB_API_TOKEN or api.tokens"))
 		return
 	}
-	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	got, ok := bearer(c.GetHeader("Authorization"))
 	if !ok || got == "" {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, `missing "Authorization: Bearer <token>" header`))
 		return
