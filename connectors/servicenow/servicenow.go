@@ -100,10 +100,9 @@ type Config struct {
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
 	Token    Secret `yaml:"token"`
-	// AssignmentGroup is the sys_id of the group (or its name, which the
-	// Table API resolves for reference fields).
+	// AssignmentGroup is the sys_id of the group.
 	AssignmentGroup string `yaml:"assignment_group"`
-	// CallerID is the caller's sys_id or user name; optional.
+	// CallerID is the caller's sys_id; optional.
 	CallerID string `yaml:"caller_id"`
 	// Category, optional, e.g. "software".
 	Category string `yaml:"category"`
