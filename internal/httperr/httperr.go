@@ -1,0 +1,149 @@
+// Package httperr classifies the outcome of a call to a vendor's HTTP API
+// for the delivery engine: whether to retry, and how long the vendor asked
+// to wait. Errors are duck-typed: the engine looks for Retryable() bool and
+// RetryAfter() time.Duration, so connectors need not share a type with it.
+package httperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is a failed call to a vendor API.
+type Error struct {
+	// Op names the call, e.g. "jira: create issue".
+	Op string
+	// Status is the HTTP status, 0 for a transport error.
+	Status int
+	// Message is the vendor's own explanation, secrets removed.
+	Message string
+	// Err is the underlying transport error, if any.
+	Err error
+
+	retryable  bool
+	retryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the transport error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether sending the same request later may succeed.
+func (e *Error) Retryable() bool { return e.retryable }
+
+// RetryAfter is how long the vendor asked to wait; 0 when it did not say.
+func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
+
+// RetryableStatus reports whether a response with this status is worth
+// retrying: 408, 420 (Statuspage's "Enhance Your Calm"), 425, 429 and 5xx
+// except 501 and 505, which a retry cannot fix.
+func RetryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, 420, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return status >= 500 && status <= 599
+}
+
+// FromResponse builds the error for a non-2xx response. message is the
+// vendor's explanation extracted from the body (see Body for a fallback);
+// every secret is replaced by "<redacted>" in it.
+func FromResponse(op string, resp *http.Response, message string, secrets ...string) *Error {
+	return &Error{
+		Op:         op,
+		Status:     resp.StatusCode,
+		Message:    Redact(message, secrets...),
+		retryable:  RetryableStatus(resp.StatusCode),
+		retryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+}
+
+// Transport wraps an error from the HTTP client: the request may not have
+// reached the vendor or its answer was lost, so it is retryable — except
+// when the caller's context was cancelled, which is the caller's decision.
+// secrets are removed from the error's text (a URL may carry one).
+func Transport(op string, err error, secrets ...string) *Error {
+	retry := !errors.Is(err, context.Canceled)
+	return &Error{Op: op, Err: redactedError{err: err, text: Redact(err.Error(), secrets...)}, retryable: retry}
+}
+
+// Permanent is a non-retryable error that did not come from an HTTP status,
+// e.g. an answer the connector cannot understand.
+func Permanent(op, message string) *Error { return &Error{Op: op, Message: message} }
+
+// Temporary is a retryable error that did not come from an HTTP status,
+// e.g. a 200 answer that is an HTML maintenance page.
+func Temporary(op, message string) *Error { return &Error{Op: op, Message: message, retryable: true} }
+
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (r redactedError) Error() string { return r.text }
+func (r redactedError) Unwrap() error { return r.err }
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// It returns 0 when absent or unparseable.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d.Round(time.Second)
+		}
+	}
+	return 0
+}
+
+// Body returns a short printable form of a response body for use as the
+// message when the vendor sent no structured error.
+func Body(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	const max = 300
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+// Redact replaces every non-empty secret in s by "<redacted>".
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "<redacted>")
+		}
+	}
+	return s
+}

@@ -1,0 +1,58 @@
+package httperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRetryableStatus(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]bool{
+		400: false, 401: false, 403: false, 404: false, 422: false,
+		408: true, 420: true, 429: true, 500: true, 502: true, 503: true, 504: true,
+		501: false,
+	} {
+		require.Equal(t, want, RetryableStatus(status), "status %d", status)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	require.Equal(t, 30*time.Second, ParseRetryAfter("30", now))
+	require.Equal(t, time.Duration(0), ParseRetryAfter("", now))
+	require.Equal(t, time.Duration(0), ParseRetryAfter("soon", now))
+	require.Equal(t, time.Duration(0), ParseRetryAfter("-5", now))
+	require.Equal(t, 2*time.Minute, ParseRetryAfter(now.Add(2*time.Minute).Format(http.TimeFormat), now))
+}
+
+func TestFromResponse(t *testing.T) {
+	t.Parallel()
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}
+	err := FromResponse("x: send", resp, "slow down, key s3cr3tkey", "s3cr3tkey")
+	require.True(t, err.Retryable())
+	require.Equal(t, 7*time.Second, err.RetryAfter())
+	require.Equal(t, "x: send: HTTP 429: slow down, key <redacted>", err.Error())
+
+	resp = &http.Response{StatusCode: 400, Header: http.Header{}}
+	require.False(t, FromResponse("x", resp, "bad").Retryable())
+}
+
+func TestTransport(t *testing.T) {
+	t.Parallel()
+	base := fmt.Errorf("Post \"https://h/?k=s3cr3tkey\": %w", context.DeadlineExceeded)
+	err := Transport("x: send", base, "s3cr3tkey")
+	require.True(t, err.Retryable())
+	require.NotContains(t, err.Error(), "s3cr3tkey")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	err = Transport("x: send", fmt.Errorf("wrap: %w", context.Canceled))
+	require.False(t, err.Retryable())
+	require.True(t, errors.Is(err, context.Canceled))
+}
