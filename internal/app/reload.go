@@ -112,11 +112,13 @@ func (r *Reloader) Reload() error {
 		return err
 	}
 	r.lastErr = ""
+	// Swapped even when the files are unchanged (same version): values
+	// from the environment may differ.
+	r.active.Store(&loaded{cfg: r.keepRestartOnly(cfg), eng: eng})
 	if eng.Version == cur.eng.Version {
-		r.log.Debug("config reload: unchanged", "version", eng.Version)
+		r.log.Debug("config reloaded: files unchanged", "version", eng.Version)
 		return nil
 	}
-	r.active.Store(&loaded{cfg: r.keepRestartOnly(cfg), eng: eng})
 	r.log.Info("config reloaded", "file", r.path, "version", eng.Version, "previous_version", cur.eng.Version,
 		"sources", len(cfg.Sources), "rules", eng.Rules(), "silences", len(eng.Silences()))
 	return nil
