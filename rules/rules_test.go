@@ -396,3 +396,28 @@ func BenchmarkEvaluate200(b *testing.B) {
 		}
 	}
 }
+
+// The example rules validate once their targets exist.
+func TestExampleRules(t *testing.T) {
+	t.Parallel()
+	getenv := func(k string) string { return map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "x"}[k] }
+	_, eng, err := rules.Load("../examples/rules.yaml", getenv, rules.WithTargets(
+		"slack-ops", "slack-payments", "pagerduty-payments", "slack-security", "jira-security"))
+	require.NoError(t, err)
+	require.Equal(t, 8, eng.Rules())
+	require.Len(t, eng.Silences(), 2)
+
+	res, err := eng.Evaluate(alert(func(a *incidenthub.Alert) {
+		a.Source, a.AlertType, a.Labels = "datadog", "DiskFull", map[string]string{"role": "primary", "cluster": "eu-1"}
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"pagerduty-payments", "slack-payments"}, res.Targets)
+	require.Equal(t, incidenthub.SeverityCritical, res.Alert.Severity)
+	require.Equal(t, "payments/DiskFull/eu-1", res.Key)
+	require.Equal(t, "all", res.Resolve)
+
+	// Without targets (as today) every route is reported, with its place.
+	_, _, err = rules.Load("../examples/rules.yaml", getenv)
+	require.ErrorContains(t, err, `rules.yaml:19:13: routing.default[0]: unknown target "slack-ops"`)
+	require.ErrorContains(t, err, `10-routing.yaml:38:13: rules[5].route[0]: unknown target "pagerduty-payments"`)
+}
