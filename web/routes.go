@@ -16,4 +16,6 @@ func (s *server) routes() {
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
 	viewer.GET("/events/:id", s.getEvent)
+	viewer.GET("/config", s.getConfig)
+	viewer.POST("/rules/test", s.testRules)
 }

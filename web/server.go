@@ -17,6 +17,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/rules"
 )
 
 // Deps is what the HTTP layer needs from the rest of the hub.
@@ -30,6 +31,12 @@ type Deps struct {
 	Accepted func()
 	Log      *slog.Logger
 	Registry *prometheus.Registry
+	// Rules returns the active routing rules (POST /api/v1/rules/test);
+	// nil, or a nil result, answers 503.
+	Rules func() *rules.Engine
+	// ConfigStatus describes the active configuration (GET /api/v1/config);
+	// nil reports only the config file.
+	ConfigStatus func() ConfigStatus
 }
 
 type server struct {

@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/rules"
 )
 
 const usage = `usage: incidenthub <command> [flags]
@@ -20,7 +25,8 @@ commands:
   serve          run the hub (HTTP, processing) until SIGINT/SIGTERM
   migrate up     apply pending database migrations
   migrate status list migrations and whether each is applied
-  config check   validate a config file and report every problem
+  config check   validate a config file and its rules and report every problem
+  rules test     dry-run the routing rules against a payload
 
 run "incidenthub <command> -h" for a command's flags.
 `
@@ -45,6 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			break
 		}
 		err = configCheck(rest[1:], getenv, stdout, stderr)
+	case "rules":
+		if len(rest) == 0 || rest[0] != "test" {
+			err = usageError("rules: want `rules test --config FILE --source NAME --payload FILE`")
+			break
+		}
+		err = rulesTest(rest[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -182,10 +194,53 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if *file == "" {
 		return usageError("--config FILE is required")
 	}
-	cfg, err := config.Load(*file, getenv)
+	cfg, eng, err := rules.Load(*file, getenv)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d sources)\n", *file, len(cfg.Sources))
+	fmt.Fprintf(stdout, "%s: ok (%d sources, %d rules, %d silences; version %s)\n", *file, len(cfg.Sources), eng.Rules(), len(eng.Silences()), eng.Version)
+	return nil
+}
+
+func rulesTest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "config file (YAML); required")
+	source := fs.String("source", "", "source name, as in POST /hooks/{source}; required")
+	payload := fs.String("payload", "", "file holding the webhook body (JSON); required")
+	at := fs.String("at", "", "evaluate as if received at this RFC 3339 time (silences); default now")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" || *source == "" || *payload == "" {
+		return usageError("rules test: --config, --source and --payload are required")
+	}
+	when := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageError(fmt.Sprintf("--at %q: want an RFC 3339 time such as 2026-11-21T23:30:00Z", *at))
+		}
+		when = t
+	}
+	body, err := os.ReadFile(*payload)
+	if err != nil {
+		return fmt.Errorf("read payload: %w", err)
+	}
+	_, eng, err := rules.Load(*file, getenv)
+	if err != nil {
+		return err
+	}
+	rep, err := eng.Test(*source, body, when)
+	if err != nil {
+		return errors.New(incidenthub.ErrorMessage(err))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.WriteText(stdout)
 	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,11 +74,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	}, []string{"source", "status"})
 	reg.MustRegister(processed)
 
-	var active atomic.Pointer[config.Config]
-	active.Store(cfg)
+	// The config and routing rules in force; replaced together on reload.
+	rl, err := NewReloader(cfg, getenv, log)
+	if err != nil {
+		return err
+	}
 
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
-	proc.Router = processor.DefaultRouter(cfg.Routing.Default)
+	proc.Router = rl
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}
@@ -86,11 +91,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	}
 	handler := web.New(web.Deps{
 		Store:    st,
-		Config:   active.Load,
+		Config:   rl.Config,
 		Tokens:   Tokens(cfg, getenv),
 		Accepted: accepted,
 		Log:      log,
 		Registry: reg,
+
+		Rules:        rl.Engine,
+		ConfigStatus: rl.Status,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -113,6 +121,15 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 			proc.Run(procCtx)
 		}
 	}()
+	// Reload on SIGHUP and on file changes. (SIGHUP is caught here, beside
+	// the reloader, rather than in cmd: Serve's signature is shared.)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go rl.Watch(watchCtx, hup)
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("incidenthub listening", "addr", ln.Addr().String(), "database", st.Dialect,

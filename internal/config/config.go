@@ -38,6 +38,13 @@ type Config struct {
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
+
+	// TargetNames are the names of the configured outbound targets, which
+	// HasTarget consults. The delivery engine's targets section fills it;
+	// config hooks (ParseWith) may add to it.
+	TargetNames []string `yaml:"-"`
+
+	doc *document // positions of the file's keys, for Report
 }
 
 // Database selects the store. An empty URL means the embedded SQLite file.
@@ -83,6 +90,9 @@ func (i Ingest) Processing() bool { return i.Process == nil || *i.Process }
 type Routing struct {
 	// Default lists the outbound targets for alerts no rule routes.
 	Default []string `yaml:"default"`
+	// RulesDir is a directory of rule files (*.yaml, *.yml), loaded in name
+	// order; relative to the config file's directory. Empty: no rules.
+	RulesDir string `yaml:"rules_dir"`
 }
 
 // Source is one inbound endpoint, POST /hooks/{name}.
@@ -93,6 +103,10 @@ type Source struct {
 	AllowIPs          []string   `yaml:"allow_ips"`
 	IdempotencyHeader string     `yaml:"idempotency_header"`
 	MaxBodyBytes      int64      `yaml:"max_body_bytes"`
+	// CorrelationKey is an expr expression over the alert that overrides
+	// the default correlation key for this source's alerts (compiled by the
+	// rules package).
+	CorrelationKey string `yaml:"correlation_key"`
 
 	// AllowedPrefixes is AllowIPs parsed by Validate.
 	AllowedPrefixes []netip.Prefix `yaml:"-"`
@@ -132,20 +146,35 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 
 // Parse is Load for config text already in memory; file names it in errors.
 func Parse(file string, data []byte, getenv func(string) string) (*Config, error) {
+	return ParseWith(file, data, getenv, nil)
+}
+
+// ParseWith is Parse with a hook that validates what other packages own
+// (rules, expressions): it runs on the decoded config, after defaults and
+// before the built-in validation, and reports through Config.Report and
+// Config.ReportError, so one run still shows every problem.
+func ParseWith(file string, data []byte, getenv func(string) string, hook func(*Config)) (*Config, error) {
 	cfg := &Config{}
 	lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 	d := decodeStrict(file, data, cfg, lookup)
 	cfg.File = file
+	cfg.doc = d
 	if d.parsed {
 		// Validate even after decode problems, so one run shows them all.
 		cfg.applyDefaults()
+		if hook != nil {
+			hook(cfg)
+		}
 		cfg.validate(d)
 	}
 	if len(d.problems) > 0 {
+		// This file's problems by position, then other files' by file name
+		// and position.
 		slices.SortStableFunc(d.problems, func(a, b error) int {
 			pa, _ := a.(Problem)
 			pb, _ := b.(Problem)
-			return cmp.Or(cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
+			return cmp.Or(cmp.Compare(fileRank(pa.File, file), fileRank(pb.File, file)), cmp.Compare(pa.File, pb.File),
+				cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
 		})
 		return nil, errors.Join(d.problems...)
 	}
@@ -296,4 +325,27 @@ func (c *Config) Source(name string) (*Source, bool) {
 
 // HasTarget reports whether an outbound target with that name is configured.
 // (Outbound targets arrive with the delivery engine; until then none is.)
-func (c *Config) HasTarget(name string) bool { return false }
+func (c *Config) HasTarget(name string) bool { return slices.Contains(c.TargetNames, name) }
+
+// Report records a problem at key's position in the config file (a dotted
+// path such as "sources[2].correlation_key"). For use by ParseWith hooks.
+func (c *Config) Report(key, format string, args ...any) {
+	if c.doc != nil {
+		c.doc.at(key, format, args...)
+	}
+}
+
+// ReportError records a problem found outside the config file, e.g. in a
+// rules file (a Problem keeps its own file and position).
+func (c *Config) ReportError(err error) {
+	if c.doc != nil && err != nil {
+		c.doc.problems = append(c.doc.problems, err)
+	}
+}
+
+func fileRank(f, main string) int {
+	if f == main {
+		return 0
+	}
+	return 1
+}

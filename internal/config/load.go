@@ -2,12 +2,14 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -273,3 +275,51 @@ func readFile(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Document is a YAML file beside the config (a rules file) decoded the same
+// strict way: unknown keys and type errors are problems with file, line and
+// column, ${VAR} references are resolved, and At reports more.
+type Document struct{ d *document }
+
+// Decode decodes data strictly into out (a pointer to a struct), naming file
+// in problems. getenv resolves ${VAR} references.
+func Decode(file string, data []byte, out any, getenv func(string) string) *Document {
+	lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
+	return &Document{d: decodeStrict(file, data, out, lookup)}
+}
+
+// Parsed reports whether the YAML was well-formed (and out was filled as far
+// as the types allowed).
+func (d *Document) Parsed() bool { return d.d.parsed }
+
+// At reports a problem at the position of key (or its closest known parent).
+func (d *Document) At(key, format string, args ...any) { d.d.at(key, format, args...) }
+
+// Position returns the line and column of key (or its closest known
+// parent); 0, 0 when the file has no such key.
+func (d *Document) Position(key string) (line, column int) {
+	for k := key; ; {
+		if n, ok := d.d.pos[k]; ok {
+			return n.Line, n.Column
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			return 0, 0
+		}
+		k = k[:i]
+	}
+}
+
+// Problems returns what is wrong with the file, in order of position.
+func (d *Document) Problems() []error {
+	ps := slices.Clone(d.d.problems)
+	slices.SortStableFunc(ps, func(a, b error) int {
+		pa, _ := a.(Problem)
+		pb, _ := b.(Problem)
+		return cmp.Or(cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
+	})
+	return ps
+}
+
+// File is the file name the document was decoded from.
+func (d *Document) File() string { return d.d.file }

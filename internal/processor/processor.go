@@ -39,6 +39,7 @@ type Routing struct {
 	Targets  []string          // outbound targets to notify
 	Drop     bool              // discard the alert (recorded on the event)
 	Silenced bool              // correlate and record, notify nobody
+	Resolve  string            // how the incident resolves: "all", "any", "manual"; "" for the default
 }
 
 // DefaultRouter routes every alert to the same targets.
