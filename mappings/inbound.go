@@ -161,7 +161,7 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 	}
 	for _, req := range []string{"alert_type", "status"} {
 		if !seen[req] && len(fs) > 0 {
-			l.at(alertNode, "alert."+req, "required: every alert needs a %s", req)
+			l.at(alertNode, "alert."+req, "required: every alert needs one")
 		}
 	}
 	if len(l.errs) > 0 {

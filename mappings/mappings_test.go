@@ -327,3 +327,19 @@ func TestDatadogTransitions(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNormalizeAlertmanager maps a three-alert Alertmanager payload:
+//
+//	go test ./mappings -run x -bench NormalizeAlertmanager -benchmem
+func BenchmarkNormalizeAlertmanager(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "alertmanager", "multi.json"))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		alerts, err := mappings.Normalize("alertmanager", "am", body, receivedAt)
+		if err != nil || len(alerts) != 3 {
+			b.Fatalf("%d alerts, %v", len(alerts), err)
+		}
+	}
+}
