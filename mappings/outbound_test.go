@@ -47,7 +47,7 @@ func TestRenderWebhook(t *testing.T) {
 
 func TestRenderJiraExample(t *testing.T) {
 	t.Parallel()
-	o, err := mappings.LoadOutbound(filepath.Join("..", "examples", "mappings", "jira-issue.yaml"))
+	o, err := mappings.LoadOutbound(filepath.Join("..", "examples", "mappings", "outbound", "jira-issue.yaml"))
 	require.NoError(t, err)
 	got, err := mappings.Render(o, renderData())
 	require.NoError(t, err)
