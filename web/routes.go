@@ -16,4 +16,8 @@ func (s *server) routes() {
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
 	viewer.GET("/events/:id", s.getEvent)
+
+	operator := api.Group("", s.require(config.RoleOperator))
+	operator.POST("/events/:id/replay", s.replayEvent)
+	operator.POST("/sources/:name/replay", s.replaySource)
 }
