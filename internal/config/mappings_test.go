@@ -40,3 +40,14 @@ func TestMappingsDefineKinds(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"alertmanager", "datadog", "generic", "grafana"}, none.Mappings.Kinds())
 }
+
+func TestLoadCustomSourcesExample(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../examples/custom-sources.yaml", env(map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "t0k"}))
+	require.NoError(t, err)
+	require.True(t, cfg.Mappings.Known("homegrown"))
+	require.True(t, cfg.Mappings.Known("sns-cloudwatch"))
+	src, ok := cfg.Source("aws")
+	require.True(t, ok)
+	require.Equal(t, "sns-cloudwatch", src.Kind)
+}
