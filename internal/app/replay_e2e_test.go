@@ -91,7 +91,7 @@ func TestCustomSourceReplay(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		var active atomic.Pointer[config.Config]
 		active.Store(cfg)
-		proc := processor.New(st, log, 2, 50*time.Millisecond)
+		proc := processor.New(st, log, 1, 50*time.Millisecond) // one worker: replays are correlated in event order
 		proc.Mappings = func() *mappings.Set { return active.Load().Mappings }
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
