@@ -1,12 +1,17 @@
-// Package mappings turns the raw webhook payloads of monitoring tools into
-// the hub's normalized incidenthub.Alert.
+// Package mappings is the hub's declarative mapping language, in both
+// directions:
 //
-// Each built-in source kind has a small, table-like normalizer: it reads
-// fields by JSON path, applies defaults and enum maps, and fans a payload
-// out into one alert per entry where the source batches them. A later
-// version expresses the same mappings declaratively; until then keep every
-// normalizer a flat list of "this path feeds that field" so it translates
-// one to one.
+//   - inbound, a source's raw webhook payload into one or more normalized
+//     incidenthub.Alert (Inbound, Set.Normalize);
+//   - outbound, an incident and its latest alert into the body a target
+//     expects (Outbound, Render).
+//
+// Mappings are YAML files: JSON paths, expr expressions and {{ }}
+// templates compiled once at load against a typed environment, with
+// defaults, required fields, enum maps, fan-out over an array, JSON
+// embedded in a string, timestamps in several formats and tag lists. The
+// built-in source kinds are such files, embedded from builtin/*.yaml; the
+// README's "Mappings" section is the reference.
 //
 // Errors are *incidenthub.Error: EINVALID when the body is not JSON at all,
 // EUNPROCESSABLE when it is JSON that does not satisfy the mapping, with a
@@ -17,64 +22,174 @@ package mappings
 
 import (
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidenthub/incidenthub"
 )
 
-// mapping is one built-in source kind.
-type mapping struct {
-	// normalize maps a decoded payload to alerts. It fills what the payload
-	// says; Normalize then sets Source, ReceivedAt and the shared defaults.
-	normalize func(root node, source string) ([]incidenthub.Alert, error)
-	// dedupKey is the source's own identity for the whole delivery, or "".
-	dedupKey func(root node) string
-}
-
-// kinds lists the built-in mappings. One line per kind; no registration
-// anywhere else.
-var kinds = map[string]mapping{
-	"alertmanager": {normalize: normalizeAlertmanager, dedupKey: dedupAlertmanager},
-	"datadog":      {normalize: normalizeDatadog, dedupKey: dedupDatadog},
-	"generic":      {normalize: normalizeGeneric, dedupKey: dedupGeneric},
-	"grafana":      {normalize: normalizeGrafana, dedupKey: dedupAlertmanager},
-}
-
 // defaultSeverity is used when the source gives no severity at all.
 const defaultSeverity = incidenthub.SeverityWarning
 
-// Kinds returns the built-in source kinds, sorted.
-func Kinds() []string {
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
+//go:embed builtin/*.yaml
+var builtinFiles embed.FS
+
+// Set is the inbound mappings a hub knows, by kind: the built-in ones plus
+// any loaded from files. A nil *Set is the built-in set. It is safe for
+// concurrent use.
+type Set struct {
+	inbound map[string]*Inbound
+}
+
+// Builtin returns the set of built-in mappings (builtin/*.yaml).
+var Builtin = sync.OnceValue(func() *Set {
+	s := &Set{inbound: map[string]*Inbound{}}
+	files, err := fs.Glob(builtinFiles, "builtin/*.yaml")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		data, err := builtinFiles.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		m, err := ParseInbound("mappings/"+f, data)
+		if err != nil {
+			panic(fmt.Sprintf("built-in mapping: %v", err)) // the golden tests keep this from happening
+		}
+		s.inbound[m.Kind] = m
+	}
+	return s
+})
+
+// NewSet returns the built-in mappings plus ms. A kind defined twice, or
+// one that is built in, is a *LoadError at the later file's kind.
+func NewSet(ms ...*Inbound) (*Set, error) {
+	b := Builtin()
+	s := &Set{inbound: make(map[string]*Inbound, len(b.inbound)+len(ms))}
+	for k, m := range b.inbound {
+		s.inbound[k] = m
+	}
+	var errs []error
+	for _, m := range ms {
+		if prior, ok := s.inbound[m.Kind]; ok {
+			what := "is built in; give the custom mapping another kind"
+			if !b.Known(m.Kind) || prior != b.inbound[m.Kind] {
+				what = "is already defined in " + prior.File
+			}
+			errs = append(errs, &LoadError{File: m.File, Line: m.kindLine, Column: m.kindCol, Key: "kind",
+				Message: fmt.Sprintf("kind %q %s", m.Kind, what)})
+			continue
+		}
+		s.inbound[m.Kind] = m
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return s, nil
+}
+
+// LoadPath loads the inbound mapping file at path, or every *.yaml and
+// *.yml file in it when it is a directory, in name order.
+func LoadPath(path string) ([]*Inbound, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read mapping: %w", err)
+	}
+	files := []string{path}
+	if info.IsDir() {
+		files = nil
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(path, pat))
+			files = append(files, m...)
+		}
+		slices.Sort(files)
+		if len(files) == 0 {
+			return nil, fmt.Errorf("no *.yaml mapping files in directory %s", path)
+		}
+	}
+	var out []*Inbound
+	var errs []error
+	for _, f := range files {
+		m, err := LoadInbound(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return out, nil
+}
+
+func (s *Set) set() *Set {
+	if s == nil {
+		return Builtin()
+	}
+	return s
+}
+
+// Kinds returns the set's kinds, sorted.
+func (s *Set) Kinds() []string {
+	s = s.set()
+	out := make([]string, 0, len(s.inbound))
+	for k := range s.inbound {
 		out = append(out, k)
 	}
 	slices.Sort(out)
 	return out
 }
 
-// KnownKind reports whether kind is built in.
-func KnownKind(kind string) bool {
-	_, ok := kinds[kind]
+// Known reports whether the set has a mapping for kind.
+func (s *Set) Known(kind string) bool {
+	_, ok := s.set().inbound[kind]
 	return ok
 }
 
+// Inbound returns the mapping for kind.
+func (s *Set) Inbound(kind string) (*Inbound, bool) {
+	m, ok := s.set().inbound[kind]
+	return m, ok
+}
+
+// Kinds returns the built-in source kinds, sorted.
+func Kinds() []string { return Builtin().Kinds() }
+
+// KnownKind reports whether kind is built in.
+func KnownKind(kind string) bool { return Builtin().Known(kind) }
+
+// Normalize maps a payload with the built-in mappings; see Set.Normalize.
+func Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incidenthub.Alert, error) {
+	return Builtin().Normalize(kind, source, body, receivedAt)
+}
+
+// DedupKey is Set.DedupKey with the built-in mappings.
+func DedupKey(kind string, body []byte) string { return Builtin().DedupKey(kind, body) }
+
 // Normalize maps one raw payload of the given kind, received by the source
-// named source at receivedAt, into one or more alerts. Alertmanager and
-// Grafana payloads fan out into one alert per alerts[] entry, in order.
+// named source at receivedAt, into one or more alerts (a mapping with
+// items.each fans out into one alert per element, in order).
 //
 // A body that is not JSON is EINVALID; JSON that does not satisfy the
 // mapping (a required field missing, a value of the wrong type, an unknown
 // status or severity, a bad timestamp) is EUNPROCESSABLE, and so is an
 // unknown kind, so the caller keeps the payload and can replay it once the
 // mapping exists.
-func Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incidenthub.Alert, error) {
-	m, ok := kinds[kind]
+func (s *Set) Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incidenthub.Alert, error) {
+	m, ok := s.Inbound(kind)
 	if !ok {
-		return nil, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "unknown source kind %q (want one of %s)", kind, strings.Join(Kinds(), ", "))
+		return nil, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "unknown source kind %q (want one of %s)", kind, strings.Join(s.Kinds(), ", "))
 	}
 	root, err := decode(body)
 	if err != nil {
@@ -94,14 +209,12 @@ func Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incide
 	return alerts, nil
 }
 
-// DedupKey returns the source's own identity for the whole payload, so the
-// same delivery sent twice is recognised: Datadog's event id; for
-// Alertmanager and Grafana the hex sha256 over the sorted
-// "fingerprint|startsAt|status" of its alerts (so a resolve notification
-// differs from the firing one); generic's top-level id. It returns "" when
-// the payload carries none, is not parseable, or the kind is unknown.
-func DedupKey(kind string, body []byte) string {
-	m, ok := kinds[kind]
+// DedupKey returns the source's own identity for the whole payload, as the
+// kind's mapping defines it (dedup:), so the same delivery sent twice is
+// recognised. It returns "" when the payload carries none, does not map,
+// is not parseable, or the kind is unknown.
+func (s *Set) DedupKey(kind string, body []byte) string {
+	m, ok := s.Inbound(kind)
 	if !ok {
 		return ""
 	}
@@ -143,22 +256,6 @@ func finish(a *incidenthub.Alert, source string, receivedAt time.Time) {
 	}
 }
 
-// parseStatus maps a firing/resolved status, case-insensitively.
-func parseStatus(n node) (incidenthub.AlertStatus, error) {
-	s, err := n.str()
-	if err != nil {
-		return "", err
-	}
-	if blank(s) {
-		return "", n.missing("status")
-	}
-	st := incidenthub.AlertStatus(strings.ToLower(strings.TrimSpace(s)))
-	if !st.Valid() {
-		return "", n.errorf("unknown status %q (want firing or resolved)", s)
-	}
-	return st, nil
-}
-
 // severities maps the severity words sources use onto the hub's four
 // levels. Keys are lower case.
 var severities = map[string]incidenthub.Severity{
@@ -186,16 +283,6 @@ func lookupSeverity(s string) (incidenthub.Severity, bool) {
 	return sev, ok
 }
 
-// first returns the first of vals that is not blank, or "".
-func first(vals ...string) string {
-	for _, v := range vals {
-		if !blank(v) {
-			return v
-		}
-	}
-	return ""
-}
-
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // hashHex is the hex sha256 of parts joined by NUL bytes, so that
@@ -203,4 +290,18 @@ func blank(s string) bool { return strings.TrimSpace(s) == "" }
 func hashHex(parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:])
+}
+
+// joinErrors joins errs, flattening joined errors so a caller can walk
+// every *LoadError.
+func joinErrors(errs []error) error {
+	var flat []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			flat = append(flat, j.Unwrap()...)
+			continue
+		}
+		flat = append(flat, e)
+	}
+	return errors.Join(flat...)
 }

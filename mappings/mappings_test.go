@@ -70,27 +70,34 @@ func TestKinds(t *testing.T) {
 // golden files are the specification of each mapping.
 func TestNormalizeGolden(t *testing.T) {
 	for _, kind := range mappings.Kinds() {
-		files := inputs(t, kind)
-		require.GreaterOrEqual(t, len(files), 3, "want at least 3 golden cases for %s", kind)
-		for _, in := range files {
-			name := kind + "/" + strings.TrimSuffix(filepath.Base(in), ".json")
-			t.Run(name, func(t *testing.T) {
-				body, err := os.ReadFile(in)
-				require.NoError(t, err)
-				alerts, err := mappings.Normalize(kind, kind+"-main", body, receivedAt)
-				require.NoError(t, err)
-				for _, a := range alerts {
-					checkInvariants(t, a, kind+"-main")
-				}
-				got := encodeGolden(t, alerts)
-				if *update {
-					require.NoError(t, os.WriteFile(goldenPath(in), got, 0o644))
-				}
-				want, err := os.ReadFile(goldenPath(in))
-				require.NoError(t, err, "missing golden file; run go test ./mappings/ -run TestNormalizeGolden -update and review it")
-				require.Equal(t, string(want), string(got))
-			})
-		}
+		runGolden(t, nil, kind)
+	}
+}
+
+// runGolden maps every testdata/<kind>/*.json with set (nil: the built-in
+// set) and compares the result with its golden file.
+func runGolden(t *testing.T, set *mappings.Set, kind string) {
+	t.Helper()
+	files := inputs(t, kind)
+	require.GreaterOrEqual(t, len(files), 3, "want at least 3 golden cases for %s", kind)
+	for _, in := range files {
+		name := kind + "/" + strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			require.NoError(t, err)
+			alerts, err := set.Normalize(kind, kind+"-main", body, receivedAt)
+			require.NoError(t, err)
+			for _, a := range alerts {
+				checkInvariants(t, a, kind+"-main")
+			}
+			got := encodeGolden(t, alerts)
+			if *update {
+				require.NoError(t, os.WriteFile(goldenPath(in), got, 0o644))
+			}
+			want, err := os.ReadFile(goldenPath(in))
+			require.NoError(t, err, "missing golden file; run go test ./mappings/ -run Golden -update and review it")
+			require.Equal(t, string(want), string(got))
+		})
 	}
 }
 
@@ -317,6 +324,22 @@ func TestDatadogTransitions(t *testing.T) {
 			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), *alerts[0].EndsAt)
 		} else {
 			require.Nil(t, alerts[0].EndsAt)
+		}
+	}
+}
+
+// BenchmarkNormalizeAlertmanager maps a three-alert Alertmanager payload:
+//
+//	go test ./mappings -run x -bench NormalizeAlertmanager -benchmem
+func BenchmarkNormalizeAlertmanager(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "alertmanager", "multi.json"))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		alerts, err := mappings.Normalize("alertmanager", "am", body, receivedAt)
+		if err != nil || len(alerts) != 3 {
+			b.Fatalf("%d alerts, %v", len(alerts), err)
 		}
 	}
 }

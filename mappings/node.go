@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/incidenthub/incidenthub"
@@ -45,7 +46,9 @@ func decode(body []byte) (node, error) {
 func (n node) get(key string) node {
 	m, _ := n.v.(map[string]any)
 	p := key
-	if n.path != "" {
+	if strings.ContainsAny(key, ".[]\" \t") || key == "" {
+		p = n.path + "[" + strconv.Quote(key) + "]"
+	} else if n.path != "" {
 		p = n.path + "." + key
 	}
 	return node{path: p, v: m[key]}

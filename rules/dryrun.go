@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/incidenthub/incidenthub"
-	"github.com/incidenthub/incidenthub/mappings"
 )
 
 // TestReport is a dry run: what the hub would do with one payload from a
@@ -47,7 +46,7 @@ func (e *Engine) Test(source string, payload []byte, at time.Time) (*TestReport,
 	if !ok {
 		return nil, incidenthub.Errorf(incidenthub.EINVALID, "unknown source %q (configured: %s)", source, strings.Join(e.sourceNames(), ", "))
 	}
-	alerts, err := mappings.Normalize(kind, source, payload, at.UTC())
+	alerts, err := e.mappings.Normalize(kind, source, payload, at.UTC())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/processor"
+	"github.com/incidenthub/incidenthub/mappings"
 )
 
 // Engine is one loaded, compiled set of routing rules and silences. It is
@@ -29,6 +30,7 @@ type Engine struct {
 	silences []*Silence
 	keys     map[string]*vm.Program // source name → correlation key expression
 	kinds    map[string]string      // source name → kind
+	mappings *mappings.Set          // the kinds' mappings (nil: built-ins only)
 	defaults []string
 }
 

@@ -90,6 +90,7 @@ func build(cfg *config.Config, getenv func(string) string, configData []byte) *E
 		keys:     map[string]*vm.Program{},
 		kinds:    map[string]string{},
 		defaults: slices.Clone(cfg.Routing.Default),
+		mappings: cfg.Mappings,
 		LoadedAt: time.Now().UTC(),
 		File:     cfg.File,
 	}

@@ -421,3 +421,22 @@ func TestExampleRules(t *testing.T) {
 	require.ErrorContains(t, err, `rules.yaml:19:13: routing.default[0]: unknown target "slack-ops"`)
 	require.ErrorContains(t, err, `10-routing.yaml:38:13: rules[5].route[0]: unknown target "pagerduty-payments"`)
 }
+
+// The dry run normalizes with the config's mappings, so a source whose kind
+// is defined only in a YAML mapping file can be tested too.
+func TestDryRunCustomSource(t *testing.T) {
+	t.Parallel()
+	_, eng, err := rules.Load("../examples/custom-sources.yaml", func(k string) string {
+		if k == "INCIDENTHUB_SOURCE_TOKEN" {
+			return "tok"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	payload, err := os.ReadFile("../mappings/testdata/homegrown/crit.json")
+	require.NoError(t, err)
+	rep, err := eng.Test("checks", payload, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Equal(t, "homegrown", rep.Kind)
+	require.NotEmpty(t, rep.Alerts)
+}

@@ -91,7 +91,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth)},
 		Body:        body,
 	}
-	if key := dedupKey(c.Request, src, body); key != "" {
+	if key := dedupKey(c.Request, src, s.Config().Mappings, body); key != "" {
 		ev.DedupKey = &key
 	}
 	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
@@ -212,13 +212,13 @@ func checkJSON(body []byte) error {
 	return nil
 }
 
-func dedupKey(r *http.Request, src *config.Source, body []byte) string {
+func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte) string {
 	if src.IdempotencyHeader != "" {
 		if v := r.Header.Get(src.IdempotencyHeader); v != "" {
 			return "header:" + v
 		}
 	}
-	return mappings.DedupKey(src.Kind, body)
+	return set.DedupKey(src.Kind, body) // a nil set is the built-in one
 }
 
 // keptHeaders returns the request headers to store with the event, with

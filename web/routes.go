@@ -18,4 +18,8 @@ func (s *server) routes() {
 	viewer.GET("/events/:id", s.getEvent)
 	viewer.GET("/config", s.getConfig)
 	viewer.POST("/rules/test", s.testRules)
+
+	operator := api.Group("", s.require(config.RoleOperator))
+	operator.POST("/events/:id/replay", s.replayEvent)
+	operator.POST("/sources/:name/replay", s.replaySource)
 }

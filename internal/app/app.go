@@ -20,6 +20,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/web"
 )
 
@@ -82,6 +83,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
 	proc.Router = rl
+	proc.Mappings = func() *mappings.Set { return rl.Config().Mappings }
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,7 +36,13 @@ type Config struct {
 	Ingest         Ingest   `yaml:"ingest"`
 	Sources        []Source `yaml:"sources"`
 	Routing        Routing  `yaml:"routing"`
+	// MappingFiles are inbound mapping files, or directories of *.yaml
+	// mapping files, each defining a source kind; relative paths are from
+	// the config file's directory.
+	MappingFiles []string `yaml:"mappings"`
 
+	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
+	Mappings *mappings.Set `yaml:"-"`
 	// File is the path the config was read from.
 	File string `yaml:"-"`
 
@@ -159,15 +166,18 @@ func ParseWith(file string, data []byte, getenv func(string) string, hook func(*
 	d := decodeStrict(file, data, cfg, lookup)
 	cfg.File = file
 	cfg.doc = d
+	var mappingProblems []error
 	if d.parsed {
 		// Validate even after decode problems, so one run shows them all.
 		cfg.applyDefaults()
+		var loaded bool
+		mappingProblems, loaded = cfg.loadMappings(d)
 		if hook != nil {
 			hook(cfg)
 		}
-		cfg.validate(d)
+		cfg.validate(d, loaded)
 	}
-	if len(d.problems) > 0 {
+	if len(d.problems) > 0 || len(mappingProblems) > 0 {
 		// This file's problems by position, then other files' by file name
 		// and position.
 		slices.SortStableFunc(d.problems, func(a, b error) int {
@@ -176,7 +186,8 @@ func ParseWith(file string, data []byte, getenv func(string) string, hook func(*
 			return cmp.Or(cmp.Compare(fileRank(pa.File, file), fileRank(pb.File, file)), cmp.Compare(pa.File, pb.File),
 				cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
 		})
-		return nil, errors.Join(d.problems...)
+		// Problems in mapping files follow the config file's own, in file order.
+		return nil, errors.Join(append(d.problems, mappingProblems...)...)
 	}
 	return cfg, nil
 }
@@ -210,7 +221,60 @@ func (c *Config) applyDefaults() {
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-func (c *Config) validate(d *document) {
+// loadMappings loads MappingFiles into c.Mappings. Problems inside a
+// mapping file are returned with that file's name and line; a path that
+// cannot be read is reported at its mappings[i] entry. ok is false when
+// some mapping did not load (so source kinds cannot be checked).
+func (c *Config) loadMappings(d *document) (problems []error, ok bool) {
+	var loaded []*mappings.Inbound
+	ok = true
+	add := func(err error) {
+		var errs []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		} else {
+			errs = []error{err}
+		}
+		for _, e := range errs {
+			var le *mappings.LoadError
+			if errors.As(e, &le) {
+				problems = append(problems, Problem{File: le.File, Line: le.Line, Column: le.Column, Key: le.Key, Message: le.Message})
+				continue
+			}
+			problems = append(problems, e)
+		}
+	}
+	for i, p := range c.MappingFiles {
+		if p == "" {
+			d.at(fmt.Sprintf("mappings[%d]", i), "empty path")
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(c.File), p)
+		}
+		ms, err := mappings.LoadPath(p)
+		if err != nil {
+			ok = false
+			var le *mappings.LoadError
+			if errors.As(err, &le) {
+				add(err)
+			} else {
+				d.at(fmt.Sprintf("mappings[%d]", i), "%v", err)
+			}
+			continue
+		}
+		loaded = append(loaded, ms...)
+	}
+	set, err := mappings.NewSet(loaded...)
+	if err != nil {
+		add(err)
+		return problems, false
+	}
+	c.Mappings = set
+	return problems, ok
+}
+
+func (c *Config) validate(d *document, checkKinds bool) {
 	if u := c.Database.URL.Value(); u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		d.at("database.url", "must be a postgres:// URL (leave it empty for the embedded SQLite file)")
 	}
@@ -261,8 +325,8 @@ func (c *Config) validate(d *document) {
 			d.at(p+".name", "duplicate source name %q", s.Name)
 		}
 		seen[s.Name] = true
-		if !mappings.KnownKind(s.Kind) {
-			d.at(p+".kind", "unknown kind %q (known: %s)", s.Kind, strings.Join(mappings.Kinds(), ", "))
+		if checkKinds && !c.Mappings.Known(s.Kind) { // a nil set is the built-in one
+			d.at(p+".kind", "unknown kind %q (known: %s)", s.Kind, strings.Join(c.Mappings.Kinds(), ", "))
 		}
 		if s.MaxBodyBytes < 0 {
 			d.at(p+".max_body_bytes", "must be positive")

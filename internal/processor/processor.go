@@ -56,6 +56,9 @@ type Processor struct {
 	Router Router
 	// Notifier hears about incident changes worth notifying; nil drops them.
 	Notifier correlation.Notifier
+	// Mappings returns the current inbound mappings (they change when the
+	// config is reloaded); nil uses the built-in ones.
+	Mappings func() *mappings.Set
 
 	store   *store.Store
 	log     *slog.Logger
@@ -150,7 +153,11 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 
 // process normalizes and correlates ev inside tx and returns its final status.
 func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
-	alerts, err := mappings.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
+	var set *mappings.Set // nil: the built-in mappings
+	if p.Mappings != nil {
+		set = p.Mappings()
+	}
+	alerts, err := set.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
 	if err != nil {
 		code := incidenthub.ErrorCode(err)
 		if code == incidenthub.EINVALID || code == incidenthub.EUNPROCESSABLE {

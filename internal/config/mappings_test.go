@@ -1,0 +1,53 @@
+package config
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A mapping file's problems are reported with its own file:line:column,
+// after the config file's; an unreadable path at its mappings[i] entry.
+func TestMappingProblemsGolden(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/bad-mappings.yaml", env(nil))
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/bad-mappings.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+func TestMappingsDefineKinds(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/good-mappings.yaml", env(nil))
+	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, checks, datadog, generic, grafana)`)
+
+	cfg, err := Parse("testdata/ok.yaml", []byte("mappings: [mappings/good.yaml]\nsources: [{name: c, kind: checks, auth: {type: none}}]\n"), env(nil))
+	require.NoError(t, err)
+	require.True(t, cfg.Mappings.Known("checks"))
+	alerts, err := cfg.Mappings.Normalize("checks", "c", []byte(`{"state":"firing","check":"disk"}`), time.Now())
+	require.NoError(t, err)
+	require.Equal(t, "disk", alerts[0].AlertType)
+
+	none, err := Parse("c.yaml", []byte("sources: []\n"), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"alertmanager", "datadog", "generic", "grafana"}, none.Mappings.Kinds())
+}
+
+func TestLoadCustomSourcesExample(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../examples/custom-sources.yaml", env(map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "t0k"}))
+	require.NoError(t, err)
+	require.True(t, cfg.Mappings.Known("homegrown"))
+	require.True(t, cfg.Mappings.Known("sns-cloudwatch"))
+	src, ok := cfg.Source("aws")
+	require.True(t, ok)
+	require.Equal(t, "sns-cloudwatch", src.Kind)
+}
