@@ -35,6 +35,8 @@ type Config struct {
 	Ingest         Ingest   `yaml:"ingest"`
 	Sources        []Source `yaml:"sources"`
 	Routing        Routing  `yaml:"routing"`
+	Targets        []Target `yaml:"targets"`
+	Delivery       Delivery `yaml:"delivery"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -168,6 +170,7 @@ func (c *Config) applyDefaults() {
 	if c.Ingest.PollInterval == 0 {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
+	c.applyTargetDefaults()
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -214,6 +217,7 @@ func (c *Config) validate(d *document) {
 			d.at(p+".role", "must be one of viewer, operator, admin (got %q)", t.Role)
 		}
 	}
+	c.validateTargets(d)
 	for i, name := range c.Routing.Default {
 		if !c.HasTarget(name) {
 			d.at(fmt.Sprintf("routing.default[%d]", i), "unknown target %q", name)
@@ -295,5 +299,7 @@ func (c *Config) Source(name string) (*Source, bool) {
 }
 
 // HasTarget reports whether an outbound target with that name is configured.
-// (Outbound targets arrive with the delivery engine; until then none is.)
-func (c *Config) HasTarget(name string) bool { return false }
+func (c *Config) HasTarget(name string) bool {
+	_, ok := c.Target(name)
+	return ok
+}
