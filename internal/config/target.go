@@ -32,6 +32,7 @@ const (
 	DefaultSlackRatePerSec  = 1
 	DefaultSlackRateBurst   = 5
 	DefaultRetryJitterRatio = 0.2
+	DefaultUpdateInterval   = 5 * time.Second
 )
 
 // DefaultRetrySchedule is the wait before each retry; the last entry
@@ -69,6 +70,9 @@ type Target struct {
 
 	// every type
 	Timeout             Duration       `yaml:"timeout"`
+	// UpdateInterval is the least time between two plain updates (counts,
+	// title) to the target; status changes and severity raises go at once.
+	UpdateInterval      *Duration      `yaml:"update_interval"`
 	Retry               Retry          `yaml:"retry"`
 	RateLimit           RateLimit      `yaml:"rate_limit"`
 	CircuitBreaker      CircuitBreaker `yaml:"circuit_breaker"`
@@ -168,6 +172,10 @@ func (c *Config) applyTargetDefaults() {
 		if t.Timeout == 0 {
 			t.Timeout = Duration(DefaultTargetTimeout)
 		}
+		if t.UpdateInterval == nil {
+			u := Duration(DefaultUpdateInterval)
+			t.UpdateInterval = &u
+		}
 		if len(t.Retry.Schedule) == 0 {
 			for _, d := range DefaultRetrySchedule {
 				t.Retry.Schedule = append(t.Retry.Schedule, Duration(d))
@@ -261,6 +269,9 @@ func (c *Config) validateTargets(d *document) {
 			default:
 				d.at(p, "%v", e)
 			}
+		}
+		if t.UpdateInterval != nil && *t.UpdateInterval < 0 {
+			d.at(p+".update_interval", "must not be negative")
 		}
 		if t.Timeout < 0 {
 			d.at(p+".timeout", "must be positive")

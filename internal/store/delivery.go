@@ -22,6 +22,7 @@ type DeliverySync struct {
 	JobQueued        bool
 	LeaseOwner       *int64
 	LeaseUntil       *time.Time
+	WakeAt           *time.Time
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

@@ -14,6 +14,7 @@ CREATE TABLE delivery_syncs (
     job_queued          BOOLEAN NOT NULL DEFAULT FALSE, -- a sync job is waiting to look at this pair
     lease_owner         BIGINT,                -- River job id running the sync
     lease_until         TIMESTAMPTZ,
+    wake_at             TIMESTAMPTZ,                 -- when the queued job runs (it may be snoozed)
     created_at          TIMESTAMPTZ NOT NULL,
     updated_at          TIMESTAMPTZ NOT NULL
 );

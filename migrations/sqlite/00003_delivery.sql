@@ -14,6 +14,7 @@ CREATE TABLE delivery_syncs (
     job_queued          BOOLEAN NOT NULL DEFAULT 0, -- a sync job is waiting to look at this pair
     lease_owner         BIGINT,                -- River job id running the sync
     lease_until         DATETIME,
+    wake_at             DATETIME,                 -- when the queued job runs (it may be snoozed)
     created_at          DATETIME NOT NULL,
     updated_at          DATETIME NOT NULL
 );
