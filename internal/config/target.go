@@ -69,7 +69,7 @@ type Target struct {
 	APIURL  string `yaml:"api_url"`
 
 	// every type
-	Timeout             Duration       `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout"`
 	// UpdateInterval is the least time between two plain updates (counts,
 	// title) to the target; status changes and severity raises go at once.
 	UpdateInterval      *Duration      `yaml:"update_interval"`

@@ -444,4 +444,3 @@ func orEmpty(h map[string][]string) map[string][]string {
 	}
 	return h
 }
-
