@@ -16,4 +16,9 @@ func (s *server) routes() {
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
 	viewer.GET("/events/:id", s.getEvent)
+	viewer.GET("/deliveries", s.listDeliveries)
+	viewer.GET("/deliveries/:id", s.getDelivery)
+	operator := api.Group("", s.require(config.RoleOperator))
+	operator.POST("/deliveries/:id/retry", s.retryDelivery)
+	operator.POST("/targets/:target/deliveries/retry", s.retryDeadDeliveries)
 }

@@ -30,6 +30,8 @@ type Deps struct {
 	Accepted func()
 	Log      *slog.Logger
 	Registry *prometheus.Registry
+	// Deliveries retries outbound deliveries; nil answers 503.
+	Deliveries Deliveries
 }
 
 type server struct {
