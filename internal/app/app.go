@@ -108,6 +108,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			_ = deliv.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("listen: %w", err)
 		}
 	}

@@ -64,4 +64,3 @@ func TestDiff(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
