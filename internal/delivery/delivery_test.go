@@ -37,7 +37,7 @@ const (
 // first arrival.
 type receiver struct {
 	*httptest.Server
-	t        *testing.T
+	t        testing.TB
 	verifier *standardwebhooks.Webhook
 	down     atomic.Bool
 	block    chan struct{} // when set, the first request waits on it
@@ -56,7 +56,7 @@ type event struct {
 	Incident incidenthub.Incident `json:"incident"`
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	wh, err := standardwebhooks.NewWebhook(whSecret)
 	require.NoError(t, err)
 	r := &receiver{t: t, verifier: wh, seen: map[string]bool{}, arrived: make(chan struct{}, 1)}
@@ -124,7 +124,7 @@ func (r *receiver) types() []string {
 }
 
 type hub struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	url  string
 	cfg  *config.Config
@@ -163,7 +163,7 @@ func hubConfig(wh *receiver, sl *slackfake.Server, extra string) string {
 	return s + extra
 }
 
-func newHub(t *testing.T, dialect, yaml string) *hub {
+func newHub(t testing.TB, dialect, yaml string) *hub {
 	t.Helper()
 	opts := storetest.Options(t, dialect)
 	st, err := store.Open(context.Background(), opts)
@@ -200,8 +200,12 @@ func (h *hub) start(e *delivery.Engine) {
 func (h *hub) alert(fp, status string) {
 	n := h.seq.Add(1)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond)
-	body := fmt.Sprintf(`{"id":"e%d","fingerprint":%q,"status":%q,"severity":"high","service":"checkout","alert_type":"HighLatency","title":"Checkout latency","host":"web-%d","starts_at":%q}`,
-		n, fp, status, n%7, at.Format(time.RFC3339Nano))
+	h.insertRaw(fmt.Sprintf(`{"id":"e%d","fingerprint":%q,"status":%q,"severity":"high","service":"checkout","alert_type":"HighLatency","title":"Checkout latency","host":"web-%d","starts_at":%q}`,
+		n, fp, status, n%7, at.Format(time.RFC3339Nano)))
+}
+
+// insertRaw stores one generic event.
+func (h *hub) insertRaw(body string) {
 	_, _, err := h.st.InsertEvent(context.Background(), &store.Event{Source: "generic", Kind: "generic",
 		ReceivedAt: time.Now().UTC(), Body: []byte(body), Headers: store.JSON[map[string]string]{V: map[string]string{}}})
 	require.NoError(h.t, err)
