@@ -22,4 +22,8 @@ func (s *server) routes() {
 	operator := api.Group("", s.require(config.RoleOperator))
 	operator.POST("/events/:id/replay", s.replayEvent)
 	operator.POST("/sources/:name/replay", s.replaySource)
+	viewer.GET("/deliveries", s.listDeliveries)
+	viewer.GET("/deliveries/:id", s.getDelivery)
+	operator.POST("/deliveries/:id/retry", s.retryDelivery)
+	operator.POST("/targets/:target/deliveries/retry", s.retryDeadDeliveries)
 }

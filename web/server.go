@@ -37,6 +37,8 @@ type Deps struct {
 	// ConfigStatus describes the active configuration (GET /api/v1/config);
 	// nil reports only the config file.
 	ConfigStatus func() ConfigStatus
+	// Deliveries retries outbound deliveries; nil answers 503.
+	Deliveries Deliveries
 }
 
 type server struct {

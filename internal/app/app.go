@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/delivery"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
@@ -87,6 +88,17 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}
+	// Outbound delivery: jobs are enqueued in the processing transaction
+	// (proc.Notifier) and worked here unless this is an accept-only replica.
+	deliv, err := delivery.New(ctx, delivery.Options{Store: st, DatabaseURL: cfg.Database.URL.Value(), Config: cfg,
+		Log: log, Registry: reg, Work: cfg.Ingest.Processing()})
+	if err != nil {
+		return err
+	}
+	proc.Notifier = deliv
+	if err := deliv.Start(ctx); err != nil {
+		return fmt.Errorf("start delivery: %w", err)
+	}
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -101,9 +113,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 
 		Rules:        rl.Engine,
 		ConfigStatus: rl.Status,
+		Deliveries:   deliv,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			_ = deliv.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
@@ -155,6 +169,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	}
 	stopProc()
 	<-procDone
+	// Then let in-flight deliveries finish (or cancel them: each records
+	// its attempt and is rescheduled) before the store closes.
+	if stopErr := deliv.Stop(shutCtx); stopErr != nil {
+		err = errors.Join(err, fmt.Errorf("delivery shutdown: %w", stopErr))
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

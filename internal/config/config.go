@@ -40,6 +40,8 @@ type Config struct {
 	// mapping files, each defining a source kind; relative paths are from
 	// the config file's directory.
 	MappingFiles []string `yaml:"mappings"`
+	Targets      []Target `yaml:"targets"`
+	Delivery     Delivery `yaml:"delivery"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -47,7 +49,7 @@ type Config struct {
 	File string `yaml:"-"`
 
 	// TargetNames are the names of the configured outbound targets, which
-	// HasTarget consults. The delivery engine's targets section fills it;
+	// HasTarget consults besides the targets section;
 	// config hooks (ParseWith) may add to it.
 	TargetNames []string `yaml:"-"`
 
@@ -208,6 +210,7 @@ func (c *Config) applyDefaults() {
 	if c.Ingest.PollInterval == 0 {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
+	c.applyTargetDefaults()
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -307,6 +310,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 			d.at(p+".role", "must be one of viewer, operator, admin (got %q)", t.Role)
 		}
 	}
+	c.validateTargets(d)
 	for i, name := range c.Routing.Default {
 		if !c.HasTarget(name) {
 			d.at(fmt.Sprintf("routing.default[%d]", i), "unknown target %q", name)
@@ -388,8 +392,13 @@ func (c *Config) Source(name string) (*Source, bool) {
 }
 
 // HasTarget reports whether an outbound target with that name is configured.
-// (Outbound targets arrive with the delivery engine; until then none is.)
-func (c *Config) HasTarget(name string) bool { return slices.Contains(c.TargetNames, name) }
+// TargetNames (set by ParseWith hooks) count as configured too.
+func (c *Config) HasTarget(name string) bool {
+	if _, ok := c.Target(name); ok {
+		return true
+	}
+	return slices.Contains(c.TargetNames, name)
+}
 
 // Report records a problem at key's position in the config file (a dotted
 // path such as "sources[2].correlation_key"). For use by ParseWith hooks.

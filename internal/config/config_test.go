@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -125,4 +126,65 @@ func TestLoadMissingFile(t *testing.T) {
 	t.Parallel()
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
 	require.ErrorContains(t, err, "nope.yaml")
+}
+
+// Every target problem is reported at once with file:line:column and the
+// key path, including the connector's own validation.
+func TestTargetProblemsGolden(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/bad-targets.yaml", env(nil))
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/bad-targets.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+func TestTargets(t *testing.T) {
+	t.Parallel()
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	cfg, err := Parse("c.yaml", []byte(`
+routing: {default: [ops, chat]}
+delivery: {ssrf_allowlist: [10.1.0.0/16]}
+targets:
+  - name: ops
+    type: webhook
+    url: https://hooks.example.com/incidents
+    secrets: ["${WH}"]
+    headers: {X-Api-Key: "${KEY}"}
+  - name: chat
+    type: slack
+    token: "${SLACK}"
+    channel: C0123
+    retry: {schedule: [1s, 2s], max_age: 1h}
+    rate_limit: {per_second: 2}
+`), env(map[string]string{"WH": secret, "KEY": "key-123", "SLACK": "xoxb-slack-secret"}))
+	require.NoError(t, err)
+	require.True(t, cfg.HasTarget("ops"))
+	require.False(t, cfg.HasTarget("nope"))
+	ops, _ := cfg.Target("ops")
+	require.Equal(t, DefaultTargetTimeout, ops.Timeout.Std())
+	require.Equal(t, DefaultRetrySchedule, ops.Retry.RetrySchedule())
+	require.Equal(t, DefaultRetryMaxAge, ops.Retry.MaxAge.Std())
+	require.Equal(t, DefaultBreakerFailures, ops.CircuitBreaker.Failures)
+	require.Zero(t, ops.RateLimit.PerSecond, "webhooks are not rate limited by default")
+	require.Equal(t, secret, ops.WebhookConfig().Secrets[0])
+	require.ElementsMatch(t, []string{secret, "key-123"}, ops.SecretValues())
+	chat, _ := cfg.Target("chat")
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second}, chat.Retry.RetrySchedule())
+	require.Equal(t, RateLimit{PerSecond: 2, Burst: 1}, chat.RateLimit)
+	require.Equal(t, "https://slack.com/api/", chat.SlackConfig(cfg.Delivery).APIURL)
+	require.Len(t, cfg.Delivery.AllowedPrefixes, 1)
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%v %+v", cfg, cfg)
+	j, _ := json.Marshal(cfg)
+	sb.Write(j)
+	require.NotContains(t, sb.String(), "xoxb-slack-secret")
+	require.NotContains(t, sb.String(), secret)
+	require.NotContains(t, sb.String(), "key-123")
 }

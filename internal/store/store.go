@@ -148,7 +148,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return s.migrateRiver(ctx)
 }
 
 // MigrationStatus is one migration file and whether it is applied.
@@ -190,6 +190,11 @@ func (s *Store) Ready(ctx context.Context) error {
 	pending, err := p.HasPending(ctx)
 	if err != nil {
 		return fmt.Errorf("check migrations: %w", err)
+	}
+	if !pending {
+		if pending, err = s.riverPending(ctx); err != nil {
+			return err
+		}
 	}
 	if pending {
 		return errors.New("migrations pending: run `incidenthub migrate up`")

@@ -1,0 +1,220 @@
+// Package slack posts incidents to a Slack channel with slack-go: one
+// message per incident, posted when the target first hears of it and
+// updated in place (chat.update with the stored ts) as the incident
+// changes, with a short thread reply for significant changes.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/incidenthub/incidenthub"
+)
+
+// Ref keys this connector keeps in Notification.Ref.
+const (
+	RefChannel = "channel"
+	RefTS      = "ts"
+	// RefReplied holds the id of the last notification whose thread reply
+	// was posted, so a retry does not reply twice.
+	RefReplied = "replied"
+)
+
+// Client notifies one Slack channel.
+type Client struct {
+	api       *slackapi.Client
+	channel   string
+	publicURL string
+}
+
+// New returns a client for cfg that sends with hc (which carries the
+// timeout and the SSRF guard).
+func New(cfg Config, hc *http.Client) (*Client, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	api := slackapi.New(cfg.Token, slackapi.OptionAPIURL(cfg.APIURL), slackapi.OptionHTTPClient(hc))
+	return &Client{api: api, channel: cfg.Channel, publicURL: strings.TrimRight(cfg.PublicURL, "/")}, nil
+}
+
+// Error is a failed Slack call: whether retrying may help, and how long
+// Slack asked us to wait.
+type Error struct {
+	Retry  bool
+	After  time.Duration
+	Status int
+	Err    error
+}
+
+func (e *Error) Error() string { return "slack: " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// RetryAfter is the wait Slack asked for (429 Retry-After); 0 if none.
+func (e *Error) RetryAfter() time.Duration { return e.After }
+
+// StatusCode is the HTTP status Slack answered with, when it was not 200.
+func (e *Error) StatusCode() int { return e.Status }
+
+// Notify brings the channel's message for the incident to n's state.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	if n.Ref == nil {
+		n.Ref = map[string]string{}
+	}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(Fallback(n), false), slackapi.MsgOptionBlocks(Blocks(n, c.publicURL)...)}
+	channel, ts := n.Ref[RefChannel], n.Ref[RefTS]
+	if ts != "" {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, opts...)
+		var se slackapi.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found") {
+			ts = "" // deleted by someone: post a fresh message
+		} else if err != nil {
+			return classify(err)
+		}
+	}
+	if ts == "" {
+		ch, newTS, err := c.api.PostMessageContext(ctx, c.channel, opts...)
+		if err != nil {
+			return classify(err)
+		}
+		n.Ref[RefChannel], n.Ref[RefTS] = ch, newTS
+		return false, nil // a new message shows the whole state: no reply needed
+	}
+	if reply := Reply(n); reply != "" && n.Ref[RefReplied] != n.ID {
+		if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(reply, false), slackapi.MsgOptionTS(ts)); err != nil {
+			return classify(err)
+		}
+		n.Ref[RefReplied] = n.ID
+	}
+	return false, nil
+}
+
+// retryableAPIErrors are Web API error codes that mean "try again later".
+var retryableAPIErrors = map[string]bool{
+	"ratelimited": true, "internal_error": true, "fatal_error": true, "service_unavailable": true,
+	"request_timeout": true, "team_added_to_org": true,
+}
+
+func classify(err error) (bool, error) {
+	var (
+		rl  *slackapi.RateLimitedError
+		sc  slackapi.StatusCodeError
+		se  slackapi.SlackErrorResponse
+		ne  net.Error
+		out = &Error{Err: err}
+	)
+	switch {
+	case errors.As(err, &rl):
+		out.Retry, out.After, out.Status = true, rl.RetryAfter, http.StatusTooManyRequests
+	case errors.As(err, &sc):
+		out.Retry, out.Status = sc.Code >= 500 || sc.Code == http.StatusRequestTimeout || sc.Code == http.StatusTooManyRequests, sc.Code
+	case errors.As(err, &se):
+		out.Retry = retryableAPIErrors[se.Err]
+	case isRefused(err):
+		out.Retry = false
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		out.Retry = true
+	default:
+		// Transport errors (reset, EOF, DNS) are worth another try.
+		out.Retry = true
+	}
+	return out.Retry, out
+}
+
+func isRefused(err error) bool {
+	var r interface{ Refused() bool }
+	return errors.As(err, &r) && r.Refused()
+}
+
+// Significant reports whether a change earns a thread reply.
+func significant(n *incidenthub.Notification) bool {
+	switch n.Event {
+	case incidenthub.EventAcknowledged, incidenthub.EventResolved, incidenthub.EventReopened:
+		return true
+	}
+	for _, c := range n.Changes {
+		if c == incidenthub.ChangeSeverityRaised {
+			return true
+		}
+	}
+	return false
+}
+
+// Reply is the thread reply for a significant change, "" for others.
+func Reply(n *incidenthub.Notification) string {
+	if !significant(n) {
+		return ""
+	}
+	inc := n.Incident
+	switch n.Event {
+	case incidenthub.EventResolved:
+		return fmt.Sprintf(":white_check_mark: Resolved after %s.", inc.LastSeenAt.Sub(inc.OpenedAt).Round(time.Second))
+	case incidenthub.EventAcknowledged:
+		return ":eyes: Acknowledged."
+	case incidenthub.EventReopened:
+		return ":rotating_light: Reopened: firing again."
+	}
+	return fmt.Sprintf(":arrow_up: Severity raised to *%s*.", inc.Severity)
+}
+
+var statusEmoji = map[incidenthub.IncidentStatus]string{
+	incidenthub.IncidentOpen: ":red_circle:", incidenthub.IncidentAcknowledged: ":large_yellow_circle:",
+	incidenthub.IncidentResolved: ":large_green_circle:",
+}
+
+// Fallback is the plain text shown in notifications and by clients that
+// cannot render blocks.
+func Fallback(n *incidenthub.Notification) string {
+	inc := n.Incident
+	return fmt.Sprintf("[%s] %s — %s (%s)", strings.ToUpper(string(inc.Severity)), inc.Title, inc.Service, inc.Status)
+}
+
+// Blocks renders the incident as Block Kit: title, severity, service,
+// status, alert count and links.
+func Blocks(n *incidenthub.Notification, publicURL string) []slackapi.Block {
+	inc := n.Incident
+	title := inc.Title
+	if len(title) > 140 {
+		title = title[:140]
+	}
+	field := func(k, v string) *slackapi.TextBlockObject {
+		return slackapi.NewTextBlockObject(slackapi.MarkdownType, "*"+k+"*\n"+v, false, false)
+	}
+	blocks := []slackapi.Block{
+		slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, statusEmoji[inc.Status]+" "+title, true, false)),
+		slackapi.NewSectionBlock(nil, []*slackapi.TextBlockObject{
+			field("Severity", string(inc.Severity)),
+			field("Service", orDash(inc.Service)),
+			field("Status", string(inc.Status)),
+			field("Alerts", strconv.Itoa(inc.FiringCount)+" firing of "+strconv.Itoa(inc.AlertCount)),
+		}, nil),
+	}
+	var links []string
+	if publicURL != "" {
+		links = append(links, fmt.Sprintf("<%s/ui/incidents/%d|Incident #%d>", publicURL, inc.ID, inc.ID))
+	} else {
+		links = append(links, fmt.Sprintf("Incident #%d", inc.ID))
+	}
+	if n.LatestAlert != nil && n.LatestAlert.URL != "" {
+		links = append(links, fmt.Sprintf("<%s|Latest alert (%s)>", n.LatestAlert.URL, n.LatestAlert.Source))
+	}
+	links = append(links, "opened "+inc.OpenedAt.UTC().Format("2006-01-02 15:04 MST"))
+	blocks = append(blocks, slackapi.NewContextBlock("links",
+		slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(links, " · "), false, false)))
+	return blocks
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+// Package webhook delivers incident changes to a generic HTTP endpoint as
+// JSON, signed per the Standard Webhooks spec (webhook-id,
+// webhook-timestamp, webhook-signature).
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/incidenthub/incidenthub"
+)
+
+// Renderer turns a notification into the request body. DefaultBody is the
+// built-in event document; an outbound mapping plugs in here.
+type Renderer func(n *incidenthub.Notification) ([]byte, error)
+
+// Event is the default body: one document per change.
+type Event struct {
+	ID          string                `json:"id"`
+	Type        string                `json:"type"`
+	Timestamp   time.Time             `json:"timestamp"`
+	Target      string                `json:"target"`
+	Changes     []string              `json:"changes"`
+	Incident    incidenthub.Incident  `json:"incident"`
+	Previous    *incidenthub.Incident `json:"previous,omitempty"`
+	LatestAlert *incidenthub.Alert    `json:"latest_alert,omitempty"`
+}
+
+// DefaultBody renders the default event document.
+func DefaultBody(n *incidenthub.Notification) ([]byte, error) {
+	ch := n.Changes
+	if ch == nil {
+		ch = []string{}
+	}
+	return json.Marshal(Event{ID: n.ID, Type: n.Event, Timestamp: n.Time.UTC(), Target: n.Target, Changes: ch,
+		Incident: n.Incident, Previous: n.Previous, LatestAlert: n.LatestAlert})
+}
+
+// Client posts notifications to one webhook target.
+type Client struct {
+	url     string
+	keys    [][]byte
+	headers map[string]string
+	http    *http.Client
+	// Render builds the body; nil means DefaultBody.
+	Render Renderer
+	// Now is the clock for webhook-timestamp; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns a client for cfg that sends with hc (which carries the
+// timeout and the SSRF guard). cfg must be valid.
+func New(cfg Config, hc *http.Client) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Client{url: cfg.URL, headers: cfg.Headers, http: hc}
+	for _, s := range cfg.Secrets {
+		k, _ := decodeSecret(s)
+		c.keys = append(c.keys, k)
+	}
+	return c, nil
+}
+
+// Error is a failed delivery: whether retrying may help, and how long the
+// receiver asked us to wait (Retry-After).
+type Error struct {
+	Status int
+	Retry  bool
+	After  time.Duration
+	Err    error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// RetryAfter is the wait the receiver asked for; 0 if none.
+func (e *Error) RetryAfter() time.Duration { return e.After }
+
+// StatusCode is the HTTP status the receiver answered; 0 if none.
+func (e *Error) StatusCode() int { return e.Status }
+
+// Sign returns the webhook-signature header value for one message: one
+// "v1,<base64 HMAC-SHA256 of id.timestamp.body>" per key, space-separated.
+func Sign(keys [][]byte, id string, ts int64, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		m := hmac.New(sha256.New, k)
+		fmt.Fprintf(m, "%s.%d.", id, ts)
+		m.Write(body)
+		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	return strings.Join(sigs, " ")
+}
+
+// Notify posts n. It reports whether a failure is worth retrying: 5xx,
+// 408, 429, timeouts and connection errors are; other 4xx are not.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	render := c.Render
+	if render == nil {
+		render = DefaultBody
+	}
+	body, err := render(n)
+	if err != nil {
+		return false, fmt.Errorf("render body: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	ts := now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "incidenthub")
+	req.Header.Set("webhook-id", n.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	if len(c.keys) > 0 {
+		req.Header.Set("webhook-signature", Sign(c.keys, n.ID, ts, body))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// Timeouts, refused connections, resets: the target may recover.
+		// The SSRF guard's refusal is the one error retrying cannot fix.
+		retry := !IsRefused(err)
+		return retry, &Error{Retry: retry, Err: err}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil
+	}
+	retry := Retryable(resp.StatusCode)
+	return retry, &Error{Status: resp.StatusCode, Retry: retry, After: ParseRetryAfter(resp.Header.Get("Retry-After"), now()),
+		Err: fmt.Errorf("%s answered %s", c.url, resp.Status)}
+}
+
+// Retryable reports whether an HTTP status is worth retrying.
+func Retryable(status int) bool {
+	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// refuser is implemented by errors that mean "this address is not allowed"
+// (the delivery engine's SSRF guard).
+type refuser interface{ Refused() bool }
+
+// IsRefused reports whether err is, or wraps, a refusal by the SSRF guard.
+func IsRefused(err error) bool {
+	for err != nil {
+		if r, ok := err.(refuser); ok && r.Refused() {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,93 @@
+package incidenthub
+
+import "time"
+
+// Outbound event types: what a change did to an incident, as a target sees
+// it. The delivery engine derives them by comparing the incident's current
+// state with the state last delivered to that target.
+const (
+	EventOpened       = "incident.opened"
+	EventUpdated      = "incident.updated"
+	EventAcknowledged = "incident.acknowledged"
+	EventResolved     = "incident.resolved"
+	EventReopened     = "incident.reopened"
+)
+
+// Fields a Notification's Changes may name.
+const (
+	ChangeStatus         = "status"
+	ChangeSeverityRaised = "severity_raised"
+	ChangeSeverity       = "severity"
+	ChangeAlertCount     = "alert_count"
+	ChangeFiringCount    = "firing_count"
+	ChangeTitle          = "title"
+)
+
+// Notification is one change to bring an outbound target to: the
+// incident's state now, what the target had before, and a stable id a
+// receiver can drop duplicates by.
+type Notification struct {
+	// ID is the idempotency id: stable for this (incident, change) and
+	// reused on every retry.
+	ID     string `json:"id"`
+	Event  string `json:"type"`
+	Target string `json:"target"`
+	// Changes names what differs from Previous (empty for an opening).
+	Changes     []string  `json:"changes"`
+	Incident    Incident  `json:"incident"`
+	Previous    *Incident `json:"previous,omitempty"`
+	LatestAlert *Alert    `json:"latest_alert,omitempty"`
+	// Time is when the hub recorded the change.
+	Time time.Time `json:"timestamp"`
+	// Ref is the target's own handle for the incident from earlier syncs
+	// (e.g. a Slack channel and message ts). A connector may set entries;
+	// they are kept even when the attempt fails, so a retry updates the
+	// message an earlier attempt created instead of posting another.
+	Ref map[string]string `json:"-"`
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // waiting for its first attempt
+	DeliveryRetrying  = "retrying"  // an attempt failed; another is scheduled
+	DeliveryDelivered = "delivered" // the target accepted it
+	DeliveryDead      = "dead"      // gave up: permanent error or retries exhausted
+)
+
+// Delivery is one change on its way to one target, with its retry state.
+type Delivery struct {
+	ID             int64      `json:"id"`
+	IncidentID     int64      `json:"incident_id"`
+	Target         string     `json:"target"`
+	TargetType     string     `json:"target_type"`
+	Event          string     `json:"event"`
+	MessageID      string     `json:"message_id"`
+	Status         string     `json:"status"`
+	Changes        []string   `json:"changes"`
+	Attempts       int        `json:"attempts"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastStatusCode int        `json:"last_status_code,omitempty"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+}
+
+// DeliveryAttempt is one HTTP exchange of one attempt, as sent and as
+// answered, with secrets redacted and bodies capped.
+type DeliveryAttempt struct {
+	ID              int64               `json:"id"`
+	Attempt         int                 `json:"attempt"`
+	StartedAt       time.Time           `json:"started_at"`
+	Method          string              `json:"method,omitempty"`
+	URL             string              `json:"url,omitempty"`
+	RequestHeaders  map[string][]string `json:"request_headers,omitempty"`
+	RequestBody     string              `json:"request_body,omitempty"`
+	ResponseStatus  int                 `json:"response_status,omitempty"`
+	ResponseHeaders map[string][]string `json:"response_headers,omitempty"`
+	ResponseBody    string              `json:"response_body,omitempty"`
+	LatencyMS       int64               `json:"latency_ms"`
+	Error           string              `json:"error,omitempty"`
+	Outcome         string              `json:"outcome"`
+	NextAttemptAt   *time.Time          `json:"next_attempt_at,omitempty"`
+}

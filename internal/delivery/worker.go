@@ -1,0 +1,446 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/store"
+)
+
+// worker runs sync jobs.
+type worker struct {
+	river.WorkerDefaults[SyncArgs]
+	e       *Engine
+	timeout time.Duration
+}
+
+// Timeout bounds one run: maxRun of deliveries plus one last attempt.
+func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.timeout }
+
+// Work syncs one (incident, target) pair. Only the holder of the pair's
+// lease sends, so syncs for a pair never overlap, even across replicas; a
+// job that finds the lease taken snoozes until it frees. Under the lease
+// it delivers the oldest open delivery, then compares the incident's
+// current state with the state last delivered and creates the next
+// delivery, until the target is up to date.
+func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	e, a := w.e, job.Args
+	t, ok := e.targets[a.Target]
+	if !ok {
+		e.log.Warn("sync for a target no longer configured; dropped", "target", a.Target, "incident_id", a.IncidentID)
+		return nil
+	}
+	db := e.store.DB.WithContext(context.WithoutCancel(ctx))
+	lease := 3*t.cfg.Timeout.Std() + 30*time.Second
+	wait, err := w.claim(db, a, job.ID, lease)
+	if err != nil || wait > 0 {
+		if err == nil {
+			err = river.JobSnooze(wait)
+		}
+		return err
+	}
+	defer func() {
+		if err := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, job.ID).
+			Updates(map[string]any{"lease_owner": nil, "lease_until": nil}).Error; err != nil {
+			e.log.Error("release delivery lease", "err", err, "incident_id", a.IncidentID, "target", a.Target)
+		}
+	}()
+	start := e.now()
+	for {
+		if e.now().Sub(start) > e.maxRun || ctx.Err() != nil {
+			return w.later(db, a, 0) // hand over to a fresh job
+		}
+		d, wait, err := w.next(db, a, t)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return w.later(db, a, wait)
+		}
+		if d == nil {
+			return nil
+		}
+		now := e.now()
+		if d.NextAttemptAt != nil && d.NextAttemptAt.After(now) {
+			return w.later(db, a, d.NextAttemptAt.Sub(now))
+		}
+		if ok, wait := t.breaker.allow(now, lease); !ok {
+			return w.postpone(db, a, d, wait)
+		}
+		if t.limiter != nil {
+			r := t.limiter.Reserve()
+			if delay := r.Delay(); delay > 2*time.Second {
+				r.Cancel()
+				return w.postpone(db, a, d, delay)
+			} else if delay > 0 {
+				select {
+				case <-time.After(delay):
+				case <-ctx.Done():
+					r.Cancel()
+					return w.later(db, a, 0)
+				}
+			}
+		}
+		if err := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, job.ID).
+			Update("lease_until", e.now().Add(lease)).Error; err != nil {
+			return err
+		}
+		if wait, err := w.attempt(ctx, db, t, d); err != nil || wait >= 0 {
+			if err == nil {
+				err = w.later(db, a, wait)
+			}
+			return err
+		}
+	}
+}
+
+// claim takes the pair's lease for job, clearing its queued flag so that a
+// change committed from now on enqueues another job. It returns how long
+// to wait when another job holds the lease.
+func (w *worker) claim(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration) (time.Duration, error) {
+	now := w.e.now()
+	res := db.Model(&store.DeliverySync{}).
+		Where("incident_id = ? AND target = ? AND (lease_owner IS NULL OR lease_until < ? OR lease_owner = ?)", a.IncidentID, a.Target, now, jobID).
+		Updates(map[string]any{"job_queued": false, "wake_at": nil, "lease_owner": jobID, "lease_until": now.Add(lease), "updated_at": now})
+	if res.Error != nil {
+		return 0, fmt.Errorf("claim sync lease: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return 0, nil
+	}
+	var s store.DeliverySync
+	if err := db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Take(&s).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return 0, nil // nothing to sync (incident deleted)
+		}
+		return 0, err
+	}
+	wait := 100 * time.Millisecond
+	if s.LeaseUntil != nil {
+		wait = min(max(s.LeaseUntil.Sub(now)/4, wait), 5*time.Second)
+	}
+	return wait, nil
+}
+
+// later marks the pair as having a queued job (this one) and snoozes it.
+func (w *worker) later(db *gorm.DB, a SyncArgs, wait time.Duration) error {
+	if err := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).
+		Updates(map[string]any{"job_queued": true, "wake_at": w.e.now().Add(max(wait, 0))}).Error; err != nil {
+		return err
+	}
+	return river.JobSnooze(max(wait, 0))
+}
+
+// postpone delays d without an attempt (breaker open, rate limited).
+func (w *worker) postpone(db *gorm.DB, a SyncArgs, d *store.Delivery, wait time.Duration) error {
+	at := w.e.now().Add(wait)
+	if err := db.Model(&store.Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{"next_attempt_at": at, "updated_at": w.e.now()}).Error; err != nil {
+		return err
+	}
+	return w.later(db, a, wait)
+}
+
+// next returns the oldest open delivery of the pair, or creates one for
+// the difference between the incident now and what the target has, or
+// returns nil when the target is up to date. A plain update due to wait
+// for the target's update interval returns the wait instead.
+func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time.Duration, error) {
+	var d store.Delivery
+	err := db.Where("incident_id = ? AND target = ? AND status IN ?", a.IncidentID, a.Target,
+		[]string{incidenthub.DeliveryPending, incidenthub.DeliveryRetrying}).Order("id").Take(&d).Error
+	if err == nil {
+		return &d, 0, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, 0, err
+	}
+	var (
+		inc  store.Incident
+		sync store.DeliverySync
+		last store.Delivery
+	)
+	if err := db.Take(&inc, "id = ?", a.IncidentID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, 0, nil
+	} else if err != nil {
+		return nil, 0, err
+	}
+	if err := db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Take(&sync).Error; err != nil {
+		return nil, 0, err
+	}
+	cur := inc.Domain()
+	var prev *incidenthub.Incident
+	if sync.SyncedState != nil {
+		prev = &sync.SyncedState.V
+	}
+	event, changes := Diff(prev, cur)
+	if event == "" {
+		return nil, 0, nil
+	}
+	// A dead delivery of this very state is not retried by itself: that
+	// takes an operator (POST …/retry) or a newer change.
+	err = db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Order("id DESC").Take(&last).Error
+	if err == nil && last.Status == incidenthub.DeliveryDead && last.ID > sync.SyncedDeliveryID {
+		if ev, _ := Diff(&last.State.V, cur); ev == "" {
+			return nil, 0, nil
+		}
+	} else if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, 0, err
+	}
+	if !urgent(event, changes) && t.cfg.UpdateInterval != nil && *t.cfg.UpdateInterval > 0 {
+		var lastDelivered store.Delivery
+		err := db.Where("incident_id = ? AND target = ? AND status = ?", a.IncidentID, a.Target, incidenthub.DeliveryDelivered).
+			Order("id DESC").Take(&lastDelivered).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, 0, err
+		}
+		if err == nil && lastDelivered.DeliveredAt != nil {
+			if due := lastDelivered.DeliveredAt.Add(t.cfg.UpdateInterval.Std()); due.After(w.e.now()) {
+				return nil, due.Sub(w.e.now()), nil
+			}
+		}
+	}
+	var latest store.IncidentAlert
+	var latestAlert *store.JSON[incidenthub.Alert]
+	if err := db.Where("incident_id = ?", a.IncidentID).Order("last_seen_at DESC, id DESC").Take(&latest).Error; err == nil {
+		latestAlert = &store.JSON[incidenthub.Alert]{V: latest.Alert.V}
+	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, 0, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, 0, err
+	}
+	now := w.e.now()
+	d = store.Delivery{IncidentID: a.IncidentID, Target: a.Target, TargetType: t.cfg.Type, Event: event,
+		MessageID: "msg_" + id.String(), Status: incidenthub.DeliveryPending, Changes: store.JSON[[]string]{V: changes},
+		State: store.JSON[incidenthub.Incident]{V: cur}, LatestAlert: latestAlert, WindowStart: now, CreatedAt: now, UpdatedAt: now}
+	if prev != nil {
+		d.Previous = &store.JSON[incidenthub.Incident]{V: *prev}
+	}
+	if err := db.Create(&d).Error; err != nil {
+		return nil, 0, fmt.Errorf("create delivery: %w", err)
+	}
+	return &d, 0, nil
+}
+
+// Diff compares what a target has (prev; nil when it has nothing) with
+// the incident now, and names the event and the fields that changed. An
+// empty event means the target is up to date.
+func Diff(prev *incidenthub.Incident, cur incidenthub.Incident) (string, []string) {
+	if prev == nil {
+		if cur.Status == incidenthub.IncidentResolved {
+			return incidenthub.EventResolved, []string{incidenthub.ChangeStatus}
+		}
+		return incidenthub.EventOpened, []string{}
+	}
+	var changes []string
+	if prev.Status != cur.Status {
+		changes = append(changes, incidenthub.ChangeStatus)
+	}
+	switch r := cur.Severity.Rank() - prev.Severity.Rank(); {
+	case r > 0:
+		changes = append(changes, incidenthub.ChangeSeverityRaised)
+	case r < 0:
+		changes = append(changes, incidenthub.ChangeSeverity)
+	}
+	if prev.AlertCount != cur.AlertCount {
+		changes = append(changes, incidenthub.ChangeAlertCount)
+	}
+	if prev.FiringCount != cur.FiringCount {
+		changes = append(changes, incidenthub.ChangeFiringCount)
+	}
+	if prev.Title != cur.Title {
+		changes = append(changes, incidenthub.ChangeTitle)
+	}
+	if len(changes) == 0 {
+		return "", nil
+	}
+	switch {
+	case prev.Status == cur.Status:
+		return incidenthub.EventUpdated, changes
+	case cur.Status == incidenthub.IncidentResolved:
+		return incidenthub.EventResolved, changes
+	case prev.Status == incidenthub.IncidentResolved:
+		return incidenthub.EventReopened, changes
+	case cur.Status == incidenthub.IncidentAcknowledged:
+		return incidenthub.EventAcknowledged, changes
+	}
+	return incidenthub.EventUpdated, changes
+}
+
+// urgent reports whether a change should reach the target without
+// waiting for its update interval: anything but a plain update, and a
+// severity raise.
+func urgent(event string, changes []string) bool {
+	if event != incidenthub.EventUpdated {
+		return event != ""
+	}
+	for _, c := range changes {
+		if c == incidenthub.ChangeSeverityRaised {
+			return true
+		}
+	}
+	return false
+}
+
+// attempt sends d once and records the outcome. It returns a wait >= 0
+// when the job should stop and run again after it (the delivery is
+// retrying), or -1 to go on with the next change.
+func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.Delivery) (time.Duration, error) {
+	e := w.e
+	var sync store.DeliverySync
+	if err := db.Where("incident_id = ? AND target = ?", d.IncidentID, d.Target).Take(&sync).Error; err != nil {
+		return 0, err
+	}
+	ref := maps.Clone(sync.Ref.V)
+	if ref == nil {
+		ref = map[string]string{}
+	}
+	n := &incidenthub.Notification{ID: d.MessageID, Event: d.Event, Target: d.Target, Changes: d.Changes.V,
+		Incident: d.State.V, Time: d.CreatedAt, Ref: ref}
+	if d.Previous != nil {
+		n.Previous = &d.Previous.V
+	}
+	if d.LatestAlert != nil {
+		n.LatestAlert = &d.LatestAlert.V
+	}
+	rec := &recorder{}
+	started := e.now()
+	retry, sendErr := t.conn.Notify(withRecorder(ctx, rec), n)
+	now := e.now()
+	attemptNo := d.Attempts + 1
+	shutdown := sendErr != nil && ctx.Err() != nil
+
+	outcome, status := "delivered", incidenthub.DeliveryDelivered
+	var next *time.Time
+	wait := time.Duration(-1)
+	switch {
+	case sendErr == nil:
+	case shutdown:
+		// Stopping mid-send is not the target's fault: try again soon.
+		outcome, status, wait = "retry", incidenthub.DeliveryRetrying, time.Second
+	case !retry:
+		outcome, status = "dead", incidenthub.DeliveryDead
+	default:
+		wait = backoff(t.cfg.Retry.RetrySchedule(), *t.cfg.Retry.Jitter, attemptNo)
+		if ra := retryAfter(sendErr); ra > wait {
+			wait = ra
+		}
+		if now.Add(wait).Sub(d.WindowStart) > t.cfg.Retry.MaxAge.Std() {
+			outcome, status, wait = "dead", incidenthub.DeliveryDead, -1
+			sendErr = fmt.Errorf("gave up after %d attempts over %s: %w", attemptNo, now.Sub(d.WindowStart).Round(time.Second), sendErr)
+		} else {
+			outcome, status = "retry", incidenthub.DeliveryRetrying
+		}
+	}
+	if wait >= 0 {
+		at := now.Add(wait)
+		next = &at
+	}
+	if !shutdown {
+		if disabled, enabled := t.breaker.done(now, sendErr == nil || !retry); disabled {
+			e.disabled.WithLabelValues(t.cfg.Name).Set(1)
+			e.log.Error("delivery target disabled: it has been failing for longer than circuit_breaker.disable_after; deliveries are kept and it is probed every probe_interval",
+				"target", t.cfg.Name, "disable_after", t.cfg.CircuitBreaker.DisableAfter.Std(), "err", sendErr)
+		} else if enabled {
+			e.disabled.WithLabelValues(t.cfg.Name).Set(0)
+			e.log.Info("delivery target answers again; re-enabled", "target", t.cfg.Name)
+		}
+	}
+	e.attempts.WithLabelValues(t.cfg.Name, outcome).Inc()
+
+	errText := ""
+	if sendErr != nil {
+		errText = newRedactor(t.cfg.SecretValues()).text(sendErr.Error())
+	}
+	rows := attemptRows(d.ID, attemptNo, rec.list(), started, now, errText, outcome, next)
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("log attempt: %w", err)
+		}
+		upd := map[string]any{"status": status, "attempts": attemptNo, "last_error": errText,
+			"last_status_code": statusCode(sendErr, rows), "next_attempt_at": next, "updated_at": now}
+		if status == incidenthub.DeliveryDelivered {
+			upd["delivered_at"] = now
+		}
+		if err := tx.Model(&store.Delivery{}).Where("id = ?", d.ID).Updates(upd).Error; err != nil {
+			return err
+		}
+		// The ref is kept whatever happened: a message created by a failed
+		// attempt is updated, not posted again, by the retry.
+		su := map[string]any{"ref": store.JSON[map[string]string]{V: n.Ref}, "updated_at": now}
+		if status == incidenthub.DeliveryDelivered && d.ID > sync.SyncedDeliveryID {
+			su["synced_state"] = store.JSON[incidenthub.Incident]{V: d.State.V}
+			su["synced_delivery_id"] = d.ID
+		}
+		return tx.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).Updates(su).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record attempt of delivery %d: %w", d.ID, err)
+	}
+	if sendErr != nil {
+		e.log.Warn("delivery attempt failed", "target", t.cfg.Name, "delivery_id", d.ID, "incident_id", d.IncidentID,
+			"attempt", attemptNo, "outcome", outcome, "next_attempt_at", next, "err", errText)
+	}
+	return wait, nil
+}
+
+func retryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter()
+	}
+	return 0
+}
+
+func statusCode(err error, rows []store.DeliveryAttempt) int {
+	var sc interface{ StatusCode() int }
+	if errors.As(err, &sc) && sc.StatusCode() != 0 {
+		return sc.StatusCode()
+	}
+	if len(rows) > 0 {
+		return rows[len(rows)-1].ResponseStatus
+	}
+	return 0
+}
+
+func attemptRows(deliveryID int64, attempt int, exs []*exchange, started, now time.Time, errText, outcome string, next *time.Time) []store.DeliveryAttempt {
+	if len(exs) == 0 {
+		return []store.DeliveryAttempt{{DeliveryID: deliveryID, Attempt: attempt, StartedAt: started,
+			LatencyMS: now.Sub(started).Milliseconds(), Error: errText, Outcome: outcome, NextAttemptAt: next,
+			RequestHeaders: store.JSON[map[string][]string]{V: map[string][]string{}}, ResponseHeaders: store.JSON[map[string][]string]{V: map[string][]string{}}}}
+	}
+	rows := make([]store.DeliveryAttempt, len(exs))
+	for i, ex := range exs {
+		r := store.DeliveryAttempt{DeliveryID: deliveryID, Attempt: attempt, StartedAt: ex.start, Method: ex.method, URL: ex.url,
+			RequestHeaders: store.JSON[map[string][]string]{V: ex.reqHeader}, RequestBody: ex.reqBody,
+			ResponseStatus: ex.status, ResponseHeaders: store.JSON[map[string][]string]{V: orEmpty(ex.respHeader)},
+			ResponseBody: ex.respBody, LatencyMS: ex.latency.Milliseconds(), Error: ex.err, Outcome: outcome}
+		if i == len(exs)-1 {
+			// The attempt's verdict goes on its last exchange.
+			r.NextAttemptAt = next
+			if r.Error == "" {
+				r.Error = errText
+			}
+		} else {
+			r.Outcome = "partial"
+		}
+		rows[i] = r
+	}
+	return rows
+}
+
+func orEmpty(h map[string][]string) map[string][]string {
+	if h == nil {
+		return map[string][]string{}
+	}
+	return h
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/incidenthub/incidenthub"
+)
+
+// DeliverySync is a row of delivery_syncs: per (incident, target), the
+// state last delivered and who is syncing it now.
+type DeliverySync struct {
+	ID               int64 `gorm:"primaryKey"`
+	IncidentID       int64
+	Target           string
+	SyncedState      *JSON[incidenthub.Incident]
+	SyncedDeliveryID int64
+	Ref              JSON[map[string]string]
+	JobQueued        bool
+	LeaseOwner       *int64
+	LeaseUntil       *time.Time
+	WakeAt           *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Delivery is a row of deliveries.
+type Delivery struct {
+	ID             int64 `gorm:"primaryKey"`
+	IncidentID     int64
+	Target         string
+	TargetType     string
+	Event          string
+	MessageID      string
+	Status         string
+	Changes        JSON[[]string]
+	State          JSON[incidenthub.Incident]
+	Previous       *JSON[incidenthub.Incident]
+	LatestAlert    *JSON[incidenthub.Alert]
+	Attempts       int
+	LastError      string
+	LastStatusCode int
+	NextAttemptAt  *time.Time
+	WindowStart    time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeliveredAt    *time.Time
+}
+
+// DeliveryAttempt is a row of delivery_attempts.
+type DeliveryAttempt struct {
+	ID              int64 `gorm:"primaryKey"`
+	DeliveryID      int64
+	Attempt         int
+	StartedAt       time.Time
+	Method          string
+	URL             string
+	RequestHeaders  JSON[map[string][]string]
+	RequestBody     string
+	ResponseStatus  int
+	ResponseHeaders JSON[map[string][]string]
+	ResponseBody    string
+	LatencyMS       int64 `gorm:"column:latency_ms"`
+	Error           string
+	Outcome         string
+	NextAttemptAt   *time.Time
+}
+
+// Domain converts the row to the shared domain type.
+func (r *Delivery) Domain() incidenthub.Delivery {
+	ch := r.Changes.V
+	if ch == nil {
+		ch = []string{}
+	}
+	return incidenthub.Delivery{
+		ID: r.ID, IncidentID: r.IncidentID, Target: r.Target, TargetType: r.TargetType, Event: r.Event,
+		MessageID: r.MessageID, Status: r.Status, Changes: ch, Attempts: r.Attempts, LastError: r.LastError,
+		LastStatusCode: r.LastStatusCode, NextAttemptAt: r.NextAttemptAt, CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt, DeliveredAt: r.DeliveredAt,
+	}
+}
+
+// Domain converts the row to the shared domain type.
+func (r *DeliveryAttempt) Domain() incidenthub.DeliveryAttempt {
+	return incidenthub.DeliveryAttempt{
+		ID: r.ID, Attempt: r.Attempt, StartedAt: r.StartedAt, Method: r.Method, URL: r.URL,
+		RequestHeaders: r.RequestHeaders.V, RequestBody: r.RequestBody, ResponseStatus: r.ResponseStatus,
+		ResponseHeaders: r.ResponseHeaders.V, ResponseBody: r.ResponseBody, LatencyMS: r.LatencyMS,
+		Error: r.Error, Outcome: r.Outcome, NextAttemptAt: r.NextAttemptAt,
+	}
+}
+
+// DeliveryFilter narrows ListDeliveries. After is a cursor: only
+// deliveries with a smaller id are returned (newest first).
+type DeliveryFilter struct {
+	IncidentID int64
+	Target     string
+	Status     string
+	After      int64
+	Limit      int
+}
+
+// ListDeliveries returns deliveries newest first and the next cursor (0 on
+// the last page).
+func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]incidenthub.Delivery, int64, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	q := s.DB.WithContext(ctx).Model(&Delivery{})
+	if f.IncidentID > 0 {
+		q = q.Where("incident_id = ?", f.IncidentID)
+	}
+	if f.Target != "" {
+		q = q.Where("target = ?", f.Target)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.After > 0 {
+		q = q.Where("id < ?", f.After)
+	}
+	var rows []Delivery
+	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		next = rows[len(rows)-1].ID
+	}
+	out := make([]incidenthub.Delivery, len(rows))
+	for i := range rows {
+		out[i] = rows[i].Domain()
+	}
+	return out, next, nil
+}
+
+// GetDelivery returns one delivery and its attempts, oldest first.
+func (s *Store) GetDelivery(ctx context.Context, id int64) (*incidenthub.Delivery, []incidenthub.DeliveryAttempt, error) {
+	var row Delivery
+	err := s.DB.WithContext(ctx).Take(&row, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, incidenthub.Errorf(incidenthub.ENOTFOUND, "delivery %d not found", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []DeliveryAttempt
+	if err := s.DB.WithContext(ctx).Where("delivery_id = ?", id).Order("id").Find(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	d := row.Domain()
+	atts := make([]incidenthub.DeliveryAttempt, len(rows))
+	for i := range rows {
+		atts[i] = rows[i].Domain()
+	}
+	return &d, atts, nil
+}
