@@ -35,6 +35,7 @@ type Config struct {
 	Ingest         Ingest   `yaml:"ingest"`
 	Sources        []Source `yaml:"sources"`
 	Routing        Routing  `yaml:"routing"`
+	Registry       Registry `yaml:"registry"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -93,6 +94,8 @@ type Source struct {
 	AllowIPs          []string   `yaml:"allow_ips"`
 	IdempotencyHeader string     `yaml:"idempotency_header"`
 	MaxBodyBytes      int64      `yaml:"max_body_bytes"`
+	// RegistryInfo: owner, description, events, expected_interval, rotation.
+	RegistryInfo `yaml:",inline"`
 
 	// AllowedPrefixes is AllowIPs parsed by Validate.
 	AllowedPrefixes []netip.Prefix `yaml:"-"`
@@ -168,6 +171,9 @@ func (c *Config) applyDefaults() {
 	if c.Ingest.PollInterval == 0 {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
+	if c.Registry.AuthFailureSpike == 0 {
+		c.Registry.AuthFailureSpike = DefaultAuthFailureSpike
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -176,6 +182,7 @@ func (c *Config) applyDefaults() {
 		if s.Auth.Type == AuthHMAC && s.Auth.Encoding == "" {
 			s.Auth.Encoding = "hex"
 		}
+		s.RegistryInfo.applyDefaults()
 	}
 }
 
@@ -269,7 +276,9 @@ func (c *Config) validate(d *document) {
 		default:
 			d.at(ap+".type", "must be one of none, token, hmac (got %q)", a.Type)
 		}
+		s.RegistryInfo.validate(d, p, a.Type == AuthToken || a.Type == AuthHMAC)
 	}
+	c.Registry.validate(d)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
