@@ -97,7 +97,7 @@ func (r *Registry) view(ctx context.Context, row *entryRow) Entry {
 		Name: row.Name, Direction: row.Direction, Kind: row.Kind, ManagedBy: row.ManagedBy,
 		Owner: Owner{Name: row.OwnerName, Contact: row.OwnerContact}, Description: row.Description,
 		Events: row.Events.V, Endpoint: row.Endpoint, AuthMethod: row.AuthMethod,
-		Rotation: RotationInfo{Schedule: row.RotationSchedule, LastRotatedAt: utc(row.LastRotatedAt), NextDueAt: utc(row.NextRotationAt)},
+		Rotation:      RotationInfo{Schedule: row.RotationSchedule, LastRotatedAt: utc(row.LastRotatedAt), NextDueAt: utc(row.NextRotationAt)},
 		LastSuccessAt: utc(row.LastSuccessAt), LastFailureAt: utc(row.LastFailureAt), LastFailure: row.LastFailure,
 		LastVerifiedAt: utc(row.LastVerifiedAt), LastVerifyError: row.LastVerifyError,
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), Problems: []string{},
