@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
@@ -30,6 +31,9 @@ type Deps struct {
 	Accepted func()
 	Log      *slog.Logger
 	Registry *prometheus.Registry
+	// Webhooks is the webhook registry: rotated inbound secrets, auth
+	// failure tracking, and the /api/v1/registry routes (nil: not running).
+	Webhooks *registry.Registry
 }
 
 type server struct {

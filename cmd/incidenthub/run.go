@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	c.register(fs)
 	listen := fs.String("listen", "", "listen address, e.g. 127.0.0.1:8080; overrides listen in the config")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	insecure := fs.Bool("insecure-dev-secrets", false, "without INCIDENTHUB_SECRET_KEY or registry.secret_key_file, encrypt registry secrets with a publicly known key (laptops only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,6 +129,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	cfg.Registry.InsecureDevSecrets = *insecure
 	log, err := newLogger(stderr, *level)
 	if err != nil {
 		return err

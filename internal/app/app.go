@@ -15,8 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/web"
 )
@@ -75,6 +78,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	var active atomic.Pointer[config.Config]
 	active.Store(cfg)
 
+	hooks, err := OpenRegistry(ctx, cfg, st, getenv, log, reg)
+	if err != nil {
+		return err
+	}
+
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
 	proc.Router = processor.DefaultRouter(cfg.Routing.Default)
 	proc.Observe = func(source, status string, d time.Duration) {
@@ -91,6 +99,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Accepted: accepted,
 		Log:      log,
 		Registry: reg,
+		Webhooks: hooks,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -104,6 +113,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+
+	// The registry scheduler: due rotations, overlap ends, metrics.
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		hooks.Run(schedCtx, RegistryTick)
+	}()
 
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
 	procDone := make(chan struct{})
@@ -134,10 +151,51 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if shutErr := srv.Shutdown(shutCtx); shutErr != nil {
 		err = errors.Join(err, fmt.Errorf("http shutdown: %w", shutErr))
 	}
+	stopSched()
+	<-schedDone
 	stopProc()
 	<-procDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// RegistryTick is how often the registry scheduler runs.
+const RegistryTick = 30 * time.Second
+
+// RegistrySpecs builds the registry entries the config declares: every
+// inbound source. (Outbound targets join here, with their Verifier and
+// secret generator, when the delivery engine lands.)
+func RegistrySpecs(cfg *config.Config) []registry.Spec {
+	return registry.FromSources(cfg.Sources)
+}
+
+// OpenRegistry loads the secret key, checks it can open what the database
+// holds (refusing to start when secrets are stored or rotation is
+// scheduled but no key is configured, unless cfg.Registry.InsecureDevSecrets),
+// and syncs the config's entries into the registry. metrics may be nil.
+// Call Sync(ctx, RegistrySpecs(newCfg), audit.ActorConfig) again on reload.
+func OpenRegistry(ctx context.Context, cfg *config.Config, st *store.Store, getenv func(string) string, log *slog.Logger, metrics prometheus.Registerer) (*registry.Registry, error) {
+	keys, err := keyring.Load(getenv(keyring.EnvKey), cfg.Registry.SecretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil && cfg.Registry.InsecureDevSecrets {
+		log.Warn("no secret key configured: registry secrets are encrypted with a PUBLICLY KNOWN development key (--insecure-dev-secrets); never use this in production")
+		keys = keyring.InsecureDev()
+	}
+	hooks := registry.New(registry.Options{
+		Store: st, Keys: keys, Log: log, Metrics: metrics,
+		MaxSecretAge:     cfg.Registry.MaxSecretAge.Std(),
+		AuthFailureSpike: cfg.Registry.AuthFailureSpike,
+	})
+	specs := RegistrySpecs(cfg)
+	if err := hooks.CheckKeys(ctx, specs); err != nil {
+		return nil, err
+	}
+	if err := hooks.Sync(ctx, specs, audit.ActorConfig); err != nil {
+		return nil, err
+	}
+	return hooks, nil
 }
