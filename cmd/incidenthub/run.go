@@ -21,6 +21,7 @@ commands:
   migrate up     apply pending database migrations
   migrate status list migrations and whether each is applied
   config check   validate a config file and report every problem
+  registry       list|show|rotate|revoke|reveal|verify|export the webhook registry
 
 run "incidenthub <command> -h" for a command's flags.
 `
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			break
 		}
 		err = configCheck(rest[1:], getenv, stdout, stderr)
+	case "registry":
+		err = registryCmd(ctx, rest, getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
