@@ -143,3 +143,23 @@ func TestRegistryCLI(t *testing.T) {
 		require.Contains(t, stderr, `no registry entry named "nope"`)
 	})
 }
+
+// serve refuses to start when rotation is scheduled but no key is
+// configured, and says how to fix it.
+func TestServeRefusesWithoutKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hub.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(registryCLIConfig+"database: {path: "+filepath.Join(dir, "hub.db")+"}\nlisten: 127.0.0.1:0\n"), 0o600))
+	env := map[string]string{"SRC_TOKEN": "t1", "GH_SECRET": "t2"}
+	_, stderr, code := cli(t, env, "serve", "--config", file)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, `inbound "am" has a rotation schedule but no secret key is configured`)
+	require.Contains(t, stderr, "INCIDENTHUB_SECRET_KEY")
+	require.Contains(t, stderr, "--insecure-dev-secrets")
+
+	env["INCIDENTHUB_SECRET_KEY"] = "too-short"
+	_, stderr, code = cli(t, env, "serve", "--config", file)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "INCIDENTHUB_SECRET_KEY")
+}
