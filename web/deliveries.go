@@ -48,7 +48,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 			return
 		}
 	}
-	list, next, err := s.Store.ListDeliveries(c, f)
+	list, next, err := s.Store.ListDeliveries(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -74,7 +74,7 @@ func (s *server) getDelivery(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	d, attempts, err := s.Store.GetDelivery(c, id)
+	d, attempts, err := s.Store.GetDelivery(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -92,7 +92,7 @@ func (s *server) retryDelivery(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "outbound delivery is not running"))
 		return
 	}
-	d, err := s.Deliveries.Retry(c, id)
+	d, err := s.Deliveries.Retry(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -105,7 +105,7 @@ func (s *server) retryDeadDeliveries(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "outbound delivery is not running"))
 		return
 	}
-	n, err := s.Deliveries.RetryDead(c, c.Param("target"))
+	n, err := s.Deliveries.RetryDead(c.Request.Context(), c.Param("target"))
 	if err != nil {
 		s.fail(c, err)
 		return

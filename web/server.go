@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/rules"
 )
@@ -39,6 +40,9 @@ type Deps struct {
 	ConfigStatus func() ConfigStatus
 	// Deliveries retries outbound deliveries; nil answers 503.
 	Deliveries Deliveries
+	// Webhooks is the webhook registry: rotated inbound secrets, auth
+	// failure tracking, and the /api/v1/registry routes (nil: not running).
+	Webhooks *registry.Registry
 }
 
 type server struct {
