@@ -16,4 +16,11 @@ func (s *server) routes() {
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
 	viewer.GET("/events/:id", s.getEvent)
+	viewer.GET("/incidents/:id/timeline", s.incidentTimeline)
+	operator := api.Group("", s.require(config.RoleOperator))
+	operator.POST("/incidents/:id/acknowledge", s.acknowledgeIncident)
+	operator.POST("/incidents/:id/resolve", s.resolveIncident)
+	operator.POST("/incidents/:id/reopen", s.reopenIncident)
+	operator.POST("/incidents/:id/merge", s.mergeIncident)
+	operator.POST("/incidents/:id/split", s.splitIncident)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
@@ -28,6 +29,9 @@ type Deps struct {
 	Tokens []config.APIToken
 	// Accepted is called after an event is durably stored (wakes the processor).
 	Accepted func()
+	// Notifier hears the incident changes manual actions make, inside their
+	// transaction; nil drops them.
+	Notifier correlation.Notifier
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 }

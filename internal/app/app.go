@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/store"
@@ -80,6 +81,12 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}
+	policy := CorrelationPolicy(cfg)
+	proc.Policy = &policy
+	// The time-driven half of correlation (auto-resolve, held-back join
+	// summaries, flap settling); several replicas may run it.
+	sweeper := &correlation.Sweeper{Store: st, Policy: policy, Notifier: proc.Notifier, Log: log,
+		Interval: cfg.Correlation.SweepInterval.Std()}
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -89,6 +96,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Config:   active.Load,
 		Tokens:   Tokens(cfg, getenv),
 		Accepted: accepted,
+		Notifier: proc.Notifier,
 		Log:      log,
 		Registry: reg,
 	})
@@ -110,7 +118,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	go func() {
 		defer close(procDone)
 		if cfg.Ingest.Processing() {
+			sweepDone := make(chan struct{})
+			go func() { defer close(sweepDone); sweeper.Run(procCtx) }()
 			proc.Run(procCtx)
+			<-sweepDone
 		}
 	}()
 	serveErr := make(chan error, 1)
@@ -140,4 +151,29 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		err = nil
 	}
 	return err
+}
+
+// CorrelationPolicy converts the config's correlation section.
+func CorrelationPolicy(cfg *config.Config) correlation.Policy {
+	c := cfg.Correlation
+	p := correlation.DefaultPolicy()
+	if c.Resolve != "" {
+		p.Resolve = c.Resolve
+	}
+	if c.ReopenWindow != nil {
+		p.ReopenWindow = c.ReopenWindow.Std()
+	}
+	if c.FlapThreshold > 0 {
+		p.FlapThreshold = c.FlapThreshold
+	}
+	if c.FlapWindow > 0 {
+		p.FlapWindow = c.FlapWindow.Std()
+	}
+	if c.AutoResolveAfter != nil {
+		p.AutoResolveAfter = c.AutoResolveAfter.Std()
+	}
+	if c.JoinNotifyInterval > 0 {
+		p.JoinNotifyInterval = c.JoinNotifyInterval.Std()
+	}
+	return p
 }

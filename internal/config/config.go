@@ -35,6 +35,9 @@ type Config struct {
 	Ingest         Ingest   `yaml:"ingest"`
 	Sources        []Source `yaml:"sources"`
 	Routing        Routing  `yaml:"routing"`
+	// Correlation tunes incident lifecycle, flapping and notification
+	// throttling (correlation.go).
+	Correlation Correlation `yaml:"correlation"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -168,6 +171,7 @@ func (c *Config) applyDefaults() {
 	if c.Ingest.PollInterval == 0 {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
+	c.Correlation.applyDefaults()
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -191,6 +195,7 @@ func (c *Config) validate(d *document) {
 	if c.Ingest.Workers < 0 {
 		d.at("ingest.workers", "must be positive")
 	}
+	c.Correlation.validate(d)
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
 			d.at(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix", p)

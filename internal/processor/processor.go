@@ -55,6 +55,8 @@ type Processor struct {
 	Router Router
 	// Notifier hears about incident changes worth notifying; nil drops them.
 	Notifier correlation.Notifier
+	// Policy tunes correlation; nil means correlation.DefaultPolicy().
+	Policy *correlation.Policy
 
 	store   *store.Store
 	log     *slog.Logger
@@ -171,7 +173,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if r.Drop {
 			continue
 		}
-		in := correlation.Input{Alert: r.Alert, Key: r.Key, Targets: r.Targets, Silenced: r.Silenced, EventID: ev.ID, Now: now}
+		in := correlation.Input{Alert: r.Alert, Key: r.Key, Targets: r.Targets, Silenced: r.Silenced, EventID: ev.ID, Now: now, Policy: p.Policy}
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
