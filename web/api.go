@@ -34,7 +34,7 @@ func (s *server) listIncidents(c *gin.Context) {
 			return
 		}
 	}
-	list, next, err := s.Store.ListIncidents(c, f)
+	list, next, err := s.Store.ListIncidents(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -72,7 +72,7 @@ func (s *server) getIncident(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	inc, alerts, err := s.Store.GetIncident(c, id)
+	inc, alerts, err := s.Store.GetIncident(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -97,7 +97,7 @@ type eventView struct {
 }
 
 func (s *server) getEvent(c *gin.Context) {
-	ev, err := s.Store.GetEvent(c, c.Param("id"))
+	ev, err := s.Store.GetEvent(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

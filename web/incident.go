@@ -80,7 +80,7 @@ func contains(list []string, s string) bool {
 // incident with id show.
 func (s *server) act(c *gin.Context, fn func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error), show func([]correlation.Change) int64, status int) {
 	var changes []correlation.Change
-	err := s.Store.Tx(c, func(tx *gorm.DB) error {
+	err := s.Store.Tx(c.Request.Context(), func(tx *gorm.DB) error {
 		var err error
 		changes, err = fn(tx, correlation.Action{Actor: c.GetString("actor")})
 		if err != nil {
@@ -99,7 +99,7 @@ func (s *server) act(c *gin.Context, fn func(tx *gorm.DB, act correlation.Action
 		s.fail(c, err)
 		return
 	}
-	inc, alerts, err := s.Store.GetIncident(c, show(changes))
+	inc, alerts, err := s.Store.GetIncident(c.Request.Context(), show(changes))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -197,7 +197,7 @@ func (s *server) incidentTimeline(c *gin.Context) {
 			return
 		}
 	}
-	entries, next, err := s.Store.Timeline(c, id, after, limit)
+	entries, next, err := s.Store.Timeline(c.Request.Context(), id, after, limit)
 	if err != nil {
 		s.fail(c, err)
 		return

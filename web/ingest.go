@@ -93,7 +93,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 	if key := dedupKey(c.Request, src, body); key != "" {
 		ev.DedupKey = &key
 	}
-	id, dup, err := s.Store.InsertEvent(c, ev)
+	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
 	if err != nil {
 		s.Log.Error("store inbound event", "source", name, "err", err)
 		return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")

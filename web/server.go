@@ -118,11 +118,11 @@ func (s *server) recover(c *gin.Context) {
 func (s *server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
 func (s *server) readyz(c *gin.Context) {
-	if err := s.Store.Ping(c); err != nil {
+	if err := s.Store.Ping(c.Request.Context()); err != nil {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "store unreachable"))
 		return
 	}
-	if err := s.Store.Ready(c); err != nil {
+	if err := s.Store.Ready(c.Request.Context()); err != nil {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "%v", err))
 		return
 	}
