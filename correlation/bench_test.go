@@ -18,7 +18,7 @@ import (
 
 // BenchmarkApply measures correlation throughput on PostgreSQL: each
 // iteration correlates one new firing alert into one of 20 keys, in
-// transactions of `batch` alerts (an Alertmanager payload carries many),
+// transactions of `batch` alerts (ApplyBatch: one event's alerts),
 // from `workers` concurrent workers. alerts/s is the figure to compare.
 //
 //	go test ./correlation -run '^$' -bench BenchmarkApply -benchmem
@@ -39,15 +39,15 @@ func BenchmarkApply(b *testing.B) {
 							return
 						}
 						end := min(start+int64(c.batch), int64(b.N))
+						ins := make([]correlation.Input, 0, end-start)
+						for i := start; i < end; i++ {
+							a := alert(fmt.Sprint("b", i), incidenthub.AlertFiring, now)
+							a.Service = fmt.Sprint("svc-", i%20)
+							ins = append(ins, correlation.Input{Alert: a, EventID: "ev", Now: now})
+						}
 						err := st.Tx(context.Background(), func(tx *gorm.DB) error {
-							for i := start; i < end; i++ {
-								a := alert(fmt.Sprint("b", i), incidenthub.AlertFiring, now)
-								a.Service = fmt.Sprint("svc-", i%20)
-								if _, err := correlation.Apply(tx, correlation.Input{Alert: a, EventID: "ev", Now: now}); err != nil {
-									return err
-								}
-							}
-							return nil
+							_, err := correlation.ApplyBatch(tx, ins)
+							return err
 						})
 						if err != nil {
 							b.Error(err)

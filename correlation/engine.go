@@ -97,53 +97,170 @@ type Notifier interface {
 
 // Apply correlates one alert inside tx, which must be the transaction that
 // also marks its event processed, so an event's effect commits exactly once.
+// It is ApplyBatch with one input.
+func Apply(tx *gorm.DB, in Input) (Change, error) {
+	chs, err := ApplyBatch(tx, []Input{in})
+	if len(chs) == 0 {
+		return Change{Key: in.Key}, err
+	}
+	return chs[0], err
+}
+
+// ApplyBatch correlates the alerts of one event, in order, inside tx, and
+// returns one Change per input. Sorting the inputs by key is not needed:
+// every key is locked up front, in key order, so two batches cannot
+// deadlock on each other.
 //
 // Concurrency: every alert first locks its key's row in correlation_keys
-// (an upsert), so all decisions for one key — open, join, reopen — are
+// (an upsert), so all decisions for one key (open, join, reopen) are
 // serialised, across workers and replicas. The incident row is locked
 // after the key (manual actions and the sweep lock incidents only), and a
 // partial unique index still allows one unresolved incident per key.
-func Apply(tx *gorm.DB, in Input) (Change, error) {
-	pol := DefaultPolicy()
-	if in.Policy != nil {
-		pol = *in.Policy
+// Within a batch, locked keys and incidents are cached and each incident
+// is written once, so a payload of many alerts costs about one statement
+// per alert.
+func ApplyBatch(tx *gorm.DB, ins []Input) ([]Change, error) {
+	b := &batch{tx: tx, routes: map[string]int64{}, incs: map[int64]*store.Incident{}, dirty: map[int64]bool{},
+		orphans: map[[2]string]*store.OrphanResolve{}}
+	ins = slices.Clone(ins)
+	keys := make([]string, 0, len(ins))
+	for i := range ins {
+		if ins[i].Key == "" {
+			ins[i].Key = Key(ins[i].Alert)
+		}
+		if !ValidResolve(ins[i].Resolve) {
+			return nil, fmt.Errorf("correlate %q: unknown resolve policy %q (want all, any or manual)", ins[i].Key, ins[i].Resolve)
+		}
+		keys = append(keys, ins[i].Key)
 	}
-	if in.Key == "" {
-		in.Key = Key(in.Alert)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := b.lockKey(k); err != nil {
+			return nil, fmt.Errorf("correlate %q: %w", k, err)
+		}
 	}
-	if in.Now.IsZero() {
-		in.Now = time.Now().UTC()
+	if err := b.loadOrphans(ins); err != nil {
+		return nil, err
 	}
-	resolve, err := pol.resolveFor(in.Resolve)
+	out := make([]Change, 0, len(ins))
+	for _, in := range ins {
+		pol := DefaultPolicy()
+		if in.Policy != nil {
+			pol = *in.Policy
+		}
+		if in.Now.IsZero() {
+			in.Now = time.Now().UTC()
+		}
+		resolve, err := pol.resolveFor(in.Resolve)
+		if err != nil {
+			return out, fmt.Errorf("correlate %q: %w", in.Key, err)
+		}
+		a := &applier{batch: b, tx: tx, in: in, pol: pol, resolve: resolve}
+		a.ch = Change{Key: in.Key, EventID: in.EventID, Fingerprint: in.Alert.Fingerprint, At: in.Now}
+		if err := a.apply(); err != nil {
+			return out, fmt.Errorf("correlate %q: %w", in.Key, err)
+		}
+		if in.Silenced {
+			a.ch.Notify = false
+		}
+		out = append(out, a.ch)
+	}
+	return out, b.flush()
+}
+
+// batch is the state of one ApplyBatch: the keys and incidents it has
+// locked (so their cached state is authoritative until commit), the
+// incidents it changed, and the timeline entries to add.
+type batch struct {
+	tx       *gorm.DB
+	routes   map[string]int64
+	incs     map[int64]*store.Incident
+	dirty    map[int64]bool
+	orphans  map[[2]string]*store.OrphanResolve
+	timeline []store.TimelineEntry
+}
+
+func (b *batch) lockKey(key string) (int64, error) {
+	if r, ok := b.routes[key]; ok {
+		return r, nil
+	}
+	r, err := lockKey(b.tx, key)
 	if err != nil {
-		return Change{Key: in.Key}, err
+		return 0, err
 	}
-	a := &applier{tx: tx, in: in, pol: pol, resolve: resolve}
-	a.ch = Change{Key: in.Key, EventID: in.EventID, Fingerprint: in.Alert.Fingerprint, At: in.Now}
-	if err := a.apply(); err != nil {
-		return a.ch, fmt.Errorf("correlate %q: %w", in.Key, err)
+	b.routes[key] = r
+	return r, nil
+}
+
+func (b *batch) setRoute(key string, id int64) error {
+	b.routes[key] = id
+	return setRoute(b.tx, key, id)
+}
+
+func (b *batch) lockIncident(id int64) (*store.Incident, error) {
+	if inc, ok := b.incs[id]; ok {
+		return inc, nil
 	}
-	if in.Silenced {
-		a.ch.Notify = false
+	inc, err := lockIncident(b.tx, id)
+	if err != nil {
+		return nil, err
 	}
-	if err := store.AddTimeline(tx, a.timeline...); err != nil {
-		return a.ch, err
+	b.incs[id] = inc
+	return inc, nil
+}
+
+// loadOrphans reads the remembered resolves for the batch's firing alerts.
+// They are written under their key's lock, which the batch holds.
+func (b *batch) loadOrphans(ins []Input) error {
+	var fps []string
+	for _, in := range ins {
+		if in.Alert.Status == incidenthub.AlertFiring {
+			fps = append(fps, in.Alert.Fingerprint)
+		}
 	}
-	return a.ch, nil
+	slices.Sort(fps)
+	fps = slices.Compact(fps)
+	for len(fps) > 0 {
+		n := min(len(fps), 500)
+		var rows []store.OrphanResolve
+		if err := b.tx.Where("fingerprint IN ?", fps[:n]).Find(&rows).Error; err != nil {
+			return fmt.Errorf("find earlier resolves: %w", err)
+		}
+		for i := range rows {
+			b.orphans[[2]string{rows[i].Source, rows[i].Fingerprint}] = &rows[i]
+		}
+		fps = fps[n:]
+	}
+	return nil
+}
+
+// flush writes every changed incident once, then the timeline.
+func (b *batch) flush() error {
+	ids := make([]int64, 0, len(b.dirty))
+	for id := range b.dirty {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := b.tx.Save(b.incs[id]).Error; err != nil {
+			return fmt.Errorf("update incident %d: %w", id, err)
+		}
+	}
+	return store.AddTimeline(b.tx, b.timeline...)
 }
 
 type applier struct {
-	tx       *gorm.DB
-	in       Input
-	pol      Policy
-	resolve  string
-	ch       Change
-	timeline []store.TimelineEntry
+	*batch
+	tx      *gorm.DB
+	in      Input
+	pol     Policy
+	resolve string
+	ch      Change
 }
 
 func (a *applier) apply() error {
 	al := a.in.Alert
-	route, err := lockKey(a.tx, a.in.Key)
+	route, err := a.lockKey(a.in.Key)
 	if err != nil {
 		return err
 	}
@@ -152,7 +269,7 @@ func (a *applier) apply() error {
 		return err
 	}
 	if m != nil {
-		inc, err := lockIncident(a.tx, m.IncidentID)
+		inc, err := a.lockIncident(m.IncidentID)
 		if err != nil {
 			return err
 		}
@@ -176,7 +293,7 @@ func (a *applier) apply() error {
 		}
 	}
 	if route != 0 {
-		inc, err := lockIncident(a.tx, route)
+		inc, err := a.lockIncident(route)
 		if err != nil {
 			return err
 		}
@@ -258,7 +375,7 @@ func (a *applier) entry(incidentID int64, kind, reason string) store.TimelineEnt
 }
 
 func (a *applier) record(incidentID int64, kind, reason string) {
-	a.timeline = append(a.timeline, a.entry(incidentID, kind, reason))
+	a.batch.timeline = append(a.batch.timeline, a.entry(incidentID, kind, reason))
 }
 
 func (a *applier) ignore(inc *store.Incident, reason string) {
@@ -288,6 +405,10 @@ func fill(ch *Change, inc *store.Incident) {
 func (a *applier) orphanResolve(route int64) error {
 	al := a.in.Alert
 	ended := al.EventTime()
+	ok := [2]string{al.Source, al.Fingerprint}
+	if o := a.orphans[ok]; o == nil || ended.After(o.EndedAt) {
+		a.orphans[ok] = &store.OrphanResolve{Source: al.Source, Fingerprint: al.Fingerprint, EndedAt: ended, EventID: a.in.EventID, ReceivedAt: a.in.Now}
+	}
 	err := a.tx.Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "source"}, {Name: "fingerprint"}},
 		DoUpdates: clause.Set{
@@ -315,6 +436,12 @@ func (a *applier) unresolvedRoute(route int64) (*store.Incident, error) {
 	if route == 0 {
 		return nil, nil
 	}
+	if inc, ok := a.incs[route]; ok {
+		if inc.Status == string(incidenthub.IncidentResolved) {
+			return nil, nil
+		}
+		return inc, nil
+	}
 	var inc store.Incident
 	err := a.tx.Where("id = ? AND status <> ?", route, incidenthub.IncidentResolved).Take(&inc).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -330,15 +457,13 @@ func (a *applier) unresolvedRoute(route int64) (*store.Incident, error) {
 // resolve for the same alert received before it.
 func (a *applier) staleAfterOrphanResolve(route int64) (bool, error) {
 	al := a.in.Alert
-	var o store.OrphanResolve
-	err := a.tx.Where("source = ? AND fingerprint = ?", al.Source, al.Fingerprint).Take(&o).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	ok := [2]string{al.Source, al.Fingerprint}
+	o := a.orphans[ok]
+	if o == nil {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("find earlier resolve: %w", err)
-	}
-	if err := a.tx.Delete(&o).Error; err != nil {
+	delete(a.orphans, ok)
+	if err := a.tx.Where("source = ? AND fingerprint = ?", o.Source, o.Fingerprint).Delete(&store.OrphanResolve{}).Error; err != nil {
 		return false, fmt.Errorf("forget earlier resolve: %w", err)
 	}
 	if al.EventTime().Truncate(time.Microsecond).After(o.EndedAt.Truncate(time.Microsecond)) {
@@ -609,7 +734,8 @@ func (a *applier) open() error {
 	if err := a.tx.Create(&m).Error; err != nil {
 		return fmt.Errorf("add alert to incident %d: %w", inc.ID, err)
 	}
-	if err := setRoute(a.tx, a.in.Key, inc.ID); err != nil {
+	a.incs[inc.ID] = &inc
+	if err := a.setRoute(a.in.Key, inc.ID); err != nil {
 		return err
 	}
 	a.record(inc.ID, incidenthub.TimelineOpened, "")
@@ -618,12 +744,10 @@ func (a *applier) open() error {
 	return nil
 }
 
-// save writes the locked incident back.
+// save marks the locked incident changed; flush writes it.
 func (a *applier) save(inc *store.Incident) error {
 	inc.UpdatedAt = a.in.Now
-	if err := a.tx.Save(inc).Error; err != nil {
-		return fmt.Errorf("update incident %d: %w", inc.ID, err)
-	}
+	a.dirty[inc.ID] = true
 	return nil
 }
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidenthub/incidenthub/internal/stormtest"
 	"github.com/incidenthub/incidenthub/internal/storetest"
+	"github.com/incidenthub/incidenthub/internal/stormtest"
 )
 
 // TestStormTwoProcesses runs two `incidenthub serve` processes on one fresh

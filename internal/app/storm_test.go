@@ -15,8 +15,8 @@ import (
 	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/store"
-	"github.com/incidenthub/incidenthub/internal/stormtest"
 	"github.com/incidenthub/incidenthub/internal/storetest"
+	"github.com/incidenthub/incidenthub/internal/stormtest"
 )
 
 const (

@@ -182,11 +182,11 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
 	slices.SortStableFunc(inputs, func(a, b correlation.Input) int { return strings.Compare(a.Key, b.Key) })
-	for _, in := range inputs {
-		ch, err := correlation.Apply(tx, in)
-		if err != nil {
-			return "", fmt.Errorf("event %s: %w", ev.ID, err)
-		}
+	changes, err := correlation.ApplyBatch(tx, inputs)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	for _, ch := range changes {
 		if ch.Notify && p.Notifier != nil {
 			if err := p.Notifier.IncidentChanged(tx, ch); err != nil {
 				return "", fmt.Errorf("event %s: notify: %w", ev.ID, err)
