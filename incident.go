@@ -36,6 +36,21 @@ type Incident struct {
 	LastSeenAt     time.Time      `json:"last_seen_at"`
 	ResolvedAt     *time.Time     `json:"resolved_at,omitempty"`
 	UpdatedAt      time.Time      `json:"updated_at"`
+
+	// ResolvePolicy is when alerts resolve the incident: "all" of its
+	// member alerts resolved, "any" one of them, or "manual" (only a person).
+	ResolvePolicy  string     `json:"resolve_policy"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	// ResolvedBy is empty when its alerts resolved it, else the actor or
+	// "auto-resolve" (no event within correlation.auto_resolve_after).
+	ResolvedBy string `json:"resolved_by,omitempty"`
+	// MergedInto is the incident this one was merged into.
+	MergedInto *int64 `json:"merged_into,omitempty"`
+	// FlapCount counts reopens; Flapping is set while it reopens more
+	// than correlation.flap_threshold times within correlation.flap_window.
+	FlapCount int  `json:"flap_count"`
+	Flapping  bool `json:"flapping"`
 }
 
 // IncidentAlert is one member alert of an incident, tracked by fingerprint:

@@ -32,10 +32,15 @@ func alert(fp string, status incidenthub.AlertStatus, at time.Time) incidenthub.
 
 func apply(t *testing.T, st *store.Store, a incidenthub.Alert) correlation.Change {
 	t.Helper()
+	return applyIn(t, st, correlation.Input{Alert: a, EventID: "ev-" + a.Fingerprint, Now: time.Now().UTC()})
+}
+
+func applyIn(t *testing.T, st *store.Store, in correlation.Input) correlation.Change {
+	t.Helper()
 	var ch correlation.Change
 	err := st.Tx(context.Background(), func(tx *gorm.DB) error {
 		var err error
-		ch, err = correlation.Apply(tx, correlation.Input{Alert: a, EventID: "ev-" + a.Fingerprint, Now: time.Now().UTC()})
+		ch, err = correlation.Apply(tx, in)
 		return err
 	})
 	require.NoError(t, err)
@@ -120,8 +125,11 @@ func TestConcurrentAlertsOpenOneIncident(t *testing.T) {
 			require.Equal(t, incidenthub.AlertResolved, m.Status)
 		}
 
-		// The key is free again: a new firing opens a new incident.
-		ch := apply(t, st, alert("0", incidenthub.AlertFiring, t0.Add(time.Hour)))
+		// After the reopen window the key is free again: a new firing opens
+		// a new incident.
+		refire := alert("0", incidenthub.AlertFiring, t0.Add(time.Hour))
+		refire.StartsAt = t0.Add(time.Hour)
+		ch := applyIn(t, st, correlation.Input{Alert: refire, EventID: "ev-refire", Now: time.Now().UTC().Add(time.Hour)})
 		require.Equal(t, correlation.Opened, ch.Outcome)
 		require.NotEqual(t, inc.ID, ch.IncidentID)
 	})

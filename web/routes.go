@@ -39,4 +39,12 @@ func (s *server) routes() {
 	reg.POST("/:name/rotate", s.require(config.RoleAdmin), s.rotateRegistryEntry)
 	reg.POST("/:name/revoke", s.require(config.RoleAdmin), s.revokeRegistryEntry)
 	reg.POST("/:name/reveal", s.require(config.RoleAdmin), s.revealRegistryEntry)
+
+	// Incident lifecycle (incident_actions.go).
+	viewer.GET("/incidents/:id/timeline", s.incidentTimeline)
+	operator.POST("/incidents/:id/acknowledge", s.acknowledgeIncident)
+	operator.POST("/incidents/:id/resolve", s.resolveIncident)
+	operator.POST("/incidents/:id/reopen", s.reopenIncident)
+	operator.POST("/incidents/:id/merge", s.mergeIncident)
+	operator.POST("/incidents/:id/split", s.splitIncident)
 }

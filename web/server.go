@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
@@ -30,6 +31,9 @@ type Deps struct {
 	Tokens []config.APIToken
 	// Accepted is called after an event is durably stored (wakes the processor).
 	Accepted func()
+	// Notifier hears the incident changes manual actions make, inside their
+	// transaction; nil drops them.
+	Notifier correlation.Notifier
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	// Rules returns the active routing rules (POST /api/v1/rules/test);

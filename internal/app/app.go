@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
@@ -107,6 +108,12 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if err := deliv.Start(ctx); err != nil {
 		return fmt.Errorf("start delivery: %w", err)
 	}
+	policy := CorrelationPolicy(cfg)
+	proc.Policy = &policy
+	// The time-driven half of correlation (auto-resolve, held-back join
+	// summaries, flap settling); several replicas may run it.
+	sweeper := &correlation.Sweeper{Store: st, Policy: policy, Notifier: proc.Notifier, Log: log,
+		Interval: cfg.Correlation.SweepInterval.Std()}
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -116,6 +123,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Config:   rl.Config,
 		Tokens:   Tokens(cfg, getenv),
 		Accepted: accepted,
+		Notifier: proc.Notifier,
 		Log:      log,
 		Registry: reg,
 
@@ -151,7 +159,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	go func() {
 		defer close(procDone)
 		if cfg.Ingest.Processing() {
+			sweepDone := make(chan struct{})
+			go func() { defer close(sweepDone); sweeper.Run(procCtx) }()
 			proc.Run(procCtx)
+			<-sweepDone
 		}
 	}()
 	// Reload on SIGHUP and on file changes. (SIGHUP is caught here, beside
@@ -272,4 +283,29 @@ func auditReload(ctx context.Context, st *store.Store, hooks *registry.Registry,
 	if err := audit.Record(st.DB.WithContext(ctx), e); err != nil {
 		log.Error("audit config reload", "err", err)
 	}
+}
+
+// CorrelationPolicy converts the config's correlation section.
+func CorrelationPolicy(cfg *config.Config) correlation.Policy {
+	c := cfg.Correlation
+	p := correlation.DefaultPolicy()
+	if c.Resolve != "" {
+		p.Resolve = c.Resolve
+	}
+	if c.ReopenWindow != nil {
+		p.ReopenWindow = c.ReopenWindow.Std()
+	}
+	if c.FlapThreshold > 0 {
+		p.FlapThreshold = c.FlapThreshold
+	}
+	if c.FlapWindow > 0 {
+		p.FlapWindow = c.FlapWindow.Std()
+	}
+	if c.AutoResolveAfter != nil {
+		p.AutoResolveAfter = c.AutoResolveAfter.Std()
+	}
+	if c.JoinNotifyInterval > 0 {
+		p.JoinNotifyInterval = c.JoinNotifyInterval.Std()
+	}
+	return p
 }

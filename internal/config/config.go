@@ -43,6 +43,9 @@ type Config struct {
 	Targets      []Target `yaml:"targets"`
 	Delivery     Delivery `yaml:"delivery"`
 	Registry     Registry `yaml:"registry"`
+	// Correlation tunes incident lifecycle, flapping and notification
+	// throttling (correlation.go).
+	Correlation Correlation `yaml:"correlation"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -217,6 +220,7 @@ func (c *Config) applyDefaults() {
 	if c.Registry.AuthFailureSpike == 0 {
 		c.Registry.AuthFailureSpike = DefaultAuthFailureSpike
 	}
+	c.Correlation.applyDefaults()
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -294,6 +298,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 	if c.Ingest.Workers < 0 {
 		d.at("ingest.workers", "must be positive")
 	}
+	c.Correlation.validate(d)
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
 			d.at(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix", p)

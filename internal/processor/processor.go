@@ -59,6 +59,8 @@ type Processor struct {
 	// Mappings returns the current inbound mappings (they change when the
 	// config is reloaded); nil uses the built-in ones.
 	Mappings func() *mappings.Set
+	// Policy tunes correlation; nil means correlation.DefaultPolicy().
+	Policy *correlation.Policy
 
 	store   *store.Store
 	log     *slog.Logger
@@ -179,7 +181,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if r.Drop {
 			continue
 		}
-		in := correlation.Input{Alert: r.Alert, Key: r.Key, Targets: r.Targets, Silenced: r.Silenced, EventID: ev.ID, Now: now}
+		in := correlation.Input{Alert: r.Alert, Key: r.Key, Targets: r.Targets, Silenced: r.Silenced, Resolve: r.Resolve, EventID: ev.ID, Now: now, Policy: p.Policy}
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
@@ -188,11 +190,11 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
 	slices.SortStableFunc(inputs, func(a, b correlation.Input) int { return strings.Compare(a.Key, b.Key) })
-	for _, in := range inputs {
-		ch, err := correlation.Apply(tx, in)
-		if err != nil {
-			return "", fmt.Errorf("event %s: %w", ev.ID, err)
-		}
+	changes, err := correlation.ApplyBatch(tx, inputs)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	for _, ch := range changes {
 		if ch.Notify && p.Notifier != nil {
 			if err := p.Notifier.IncidentChanged(tx, ch); err != nil {
 				return "", fmt.Errorf("event %s: notify: %w", ev.ID, err)

@@ -52,6 +52,19 @@ type Incident struct {
 	ResolvedAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	ResolvePolicy   string
+	AcknowledgedAt  *time.Time
+	AcknowledgedBy  string
+	ResolvedBy      string
+	MergedInto      *int64
+	FlapCount       int
+	FlapTimes       JSON[[]time.Time]
+	LastFlapAt      *time.Time
+	Flapping        bool
+	HeldBack        int
+	PendingJoins    int
+	JoinsNotifiedAt *time.Time
 }
 
 // IncidentAlert is a member alert of an incident, keyed by fingerprint.
@@ -99,6 +112,13 @@ func (r *Incident) Domain() incidenthub.Incident {
 		LastSeenAt:     r.LastSeenAt,
 		ResolvedAt:     r.ResolvedAt,
 		UpdatedAt:      r.UpdatedAt,
+		ResolvePolicy:  r.ResolvePolicy,
+		AcknowledgedAt: r.AcknowledgedAt,
+		AcknowledgedBy: r.AcknowledgedBy,
+		ResolvedBy:     r.ResolvedBy,
+		MergedInto:     r.MergedInto,
+		FlapCount:      r.FlapCount,
+		Flapping:       r.Flapping,
 	}
 }
 
