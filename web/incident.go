@@ -14,6 +14,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/audit"
 )
 
 // maxActionBody bounds a manual action's JSON body.
@@ -76,15 +77,25 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// act runs fn in one transaction with the notifier, then answers with the
-// incident with id show.
-func (s *server) act(c *gin.Context, fn func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error), show func([]correlation.Change) int64, status int) {
+// act runs fn in one transaction with the notifier and the audit record
+// (action "incident.<name>"), then answers with the incident with id show.
+func (s *server) act(c *gin.Context, name string, fn func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error), show func([]correlation.Change) int64, status int) {
 	var changes []correlation.Change
 	err := s.Store.Tx(c.Request.Context(), func(tx *gorm.DB) error {
 		var err error
-		changes, err = fn(tx, correlation.Action{Actor: c.GetString("actor")})
+		act := correlation.Action{Actor: c.GetString("actor")}
+		changes, err = fn(tx, act)
 		if err != nil {
 			return err
+		}
+		for _, ch := range changes {
+			if err := audit.Record(tx, audit.Entry{
+				Actor: act.Actor, Action: "incident." + name, EntityType: "incident",
+				Entity: strconv.FormatInt(ch.IncidentID, 10),
+				After:  map[string]any{"outcome": ch.Outcome, "key": ch.Key}, Detail: ch.Reason,
+			}); err != nil {
+				return err
+			}
 		}
 		for _, ch := range changes {
 			if ch.Notify && s.Notifier != nil {
@@ -110,7 +121,7 @@ func (s *server) act(c *gin.Context, fn func(tx *gorm.DB, act correlation.Action
 func first(changes []correlation.Change) int64 { return changes[0].IncidentID }
 
 // simpleAction serves acknowledge, resolve and reopen.
-func (s *server) simpleAction(c *gin.Context, do func(*gorm.DB, int64, correlation.Action) (correlation.Change, error)) {
+func (s *server) simpleAction(c *gin.Context, name string, do func(*gorm.DB, int64, correlation.Action) (correlation.Change, error)) {
 	id, err := idParam(c)
 	if err != nil {
 		s.fail(c, err)
@@ -121,16 +132,18 @@ func (s *server) simpleAction(c *gin.Context, do func(*gorm.DB, int64, correlati
 		s.fail(c, err)
 		return
 	}
-	s.act(c, func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
+	s.act(c, name, func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
 		act.Note = body.Note
 		ch, err := do(tx, id, act)
 		return []correlation.Change{ch}, err
 	}, first, http.StatusOK)
 }
 
-func (s *server) acknowledgeIncident(c *gin.Context) { s.simpleAction(c, correlation.Acknowledge) }
-func (s *server) resolveIncident(c *gin.Context)     { s.simpleAction(c, correlation.Resolve) }
-func (s *server) reopenIncident(c *gin.Context)      { s.simpleAction(c, correlation.Reopen) }
+func (s *server) acknowledgeIncident(c *gin.Context) {
+	s.simpleAction(c, "acknowledge", correlation.Acknowledge)
+}
+func (s *server) resolveIncident(c *gin.Context) { s.simpleAction(c, "resolve", correlation.Resolve) }
+func (s *server) reopenIncident(c *gin.Context)  { s.simpleAction(c, "reopen", correlation.Reopen) }
 
 // mergeIncident merges body.from into the incident in the path.
 func (s *server) mergeIncident(c *gin.Context) {
@@ -148,7 +161,7 @@ func (s *server) mergeIncident(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, `"from" is required: the id of the incident to merge into incident %d`, id))
 		return
 	}
-	s.act(c, func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
+	s.act(c, "merge", func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
 		act.Note = body.Note
 		return correlation.Merge(tx, id, body.From, act)
 	}, first, http.StatusOK)
@@ -167,7 +180,7 @@ func (s *server) splitIncident(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.act(c, func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
+	s.act(c, "split", func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error) {
 		act.Note = body.Note
 		return correlation.SplitAlert(tx, id, body.Source, body.Fingerprint, act)
 	}, first, http.StatusCreated)

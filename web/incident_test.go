@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/app"
+	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 	"github.com/incidenthub/incidenthub/web"
@@ -166,6 +169,13 @@ func TestIncidentActions(t *testing.T) {
 			require.Equal(t, correlation.Acknowledged, ch[0].Outcome)
 			require.Equal(t, "alice", ch[0].Actor)
 			require.True(t, ch[0].Notify)
+
+			// The action is in the audit trail, once (the 409 wrote nothing).
+			entries, _, err := audit.List(context.Background(), h.st.DB, audit.Filter{Action: "incident.acknowledge"})
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
+			require.Equal(t, "alice", entries[0].Actor)
+			require.Equal(t, strconv.FormatInt(a.ID, 10), entries[0].Entity)
 
 			// A new alert joining keeps it acknowledged.
 			h.sendAlerts(t, firingAlert("f5", "checkout", "latency"))
