@@ -56,6 +56,38 @@ type Client struct {
 	Render Renderer
 	// Now is the clock for webhook-timestamp; nil means time.Now.
 	Now func() time.Time
+	// Secrets, when set, is asked for the signing secrets before each
+	// send: the webhook registry's once it has rotated this target's secret
+	// (during a rotation's overlap, old and new, so the receiver can accept
+	// either). When it reports rotated false, the config's secrets sign.
+	Secrets func(ctx context.Context) (secrets []string, rotated bool, err error)
+}
+
+// SetSecretSource implements the delivery engine's optional secret-source
+// interface.
+func (c *Client) SetSecretSource(f func(ctx context.Context) ([]string, bool, error)) { c.Secrets = f }
+
+// signingKeys returns the keys to sign with now.
+func (c *Client) signingKeys(ctx context.Context) ([][]byte, error) {
+	if c.Secrets == nil {
+		return c.keys, nil
+	}
+	secrets, rotated, err := c.Secrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing secrets: %w", err)
+	}
+	if !rotated {
+		return c.keys, nil
+	}
+	keys := make([][]byte, 0, len(secrets))
+	for i, sec := range secrets {
+		k, err := decodeSecret(sec)
+		if err != nil {
+			return nil, fmt.Errorf("signing secret %d from the registry: %w", i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // New returns a client for cfg that sends with hc (which carries the
@@ -130,8 +162,12 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 	req.Header.Set("User-Agent", "incidenthub")
 	req.Header.Set("webhook-id", n.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	if len(c.keys) > 0 {
-		req.Header.Set("webhook-signature", Sign(c.keys, n.ID, ts, body))
+	keys, err := c.signingKeys(ctx)
+	if err != nil {
+		return true, &Error{Retry: true, Err: err} // the registry's store may be back soon
+	}
+	if len(keys) > 0 {
+		req.Header.Set("webhook-signature", Sign(keys, n.ID, ts, body))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

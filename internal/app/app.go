@@ -100,7 +100,17 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// Outbound delivery: jobs are enqueued in the processing transaction
 	// (proc.Notifier) and worked here unless this is an accept-only replica.
 	deliv, err := delivery.New(ctx, delivery.Options{Store: st, DatabaseURL: cfg.Database.URL.Value(), Config: cfg,
-		Log: log, Registry: reg, Work: cfg.Ingest.Processing()})
+		Log: log, Registry: reg, Work: cfg.Ingest.Processing(),
+		// Webhook targets sign with the registry's secrets once rotated.
+		Secrets: func(ctx context.Context, target string) ([]string, bool, error) {
+			return hooks.Secrets(ctx, registry.Outbound, target)
+		},
+		OnResult: func(ctx context.Context, target string, err error) {
+			if rerr := hooks.RecordDelivery(ctx, registry.Outbound, target, err); rerr != nil {
+				log.Warn("registry: record delivery", "target", target, "err", rerr)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -217,10 +227,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 const RegistryTick = 30 * time.Second
 
 // RegistrySpecs builds the registry entries the config declares: every
-// inbound source. (Outbound targets join here, with their Verifier and
-// secret generator, when the delivery engine lands.)
+// inbound source and every outbound target.
 func RegistrySpecs(cfg *config.Config) []registry.Spec {
-	return registry.FromSources(cfg.Sources)
+	return append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
 }
 
 // OpenRegistry loads the secret key, checks it can open what the database

@@ -77,6 +77,10 @@ type Target struct {
 	RateLimit           RateLimit      `yaml:"rate_limit"`
 	CircuitBreaker      CircuitBreaker `yaml:"circuit_breaker"`
 	AllowPrivateNetwork bool           `yaml:"allow_private_network"`
+
+	// RegistryInfo: owner, description, events, expected_interval, rotation
+	// (webhook targets: the signing secret).
+	RegistryInfo `yaml:",inline"`
 }
 
 // Retry is a target's retry policy.
@@ -169,6 +173,7 @@ func (c *Config) applyTargetDefaults() {
 	}
 	for i := range c.Targets {
 		t := &c.Targets[i]
+		t.RegistryInfo.applyDefaults()
 		if t.Timeout == 0 {
 			t.Timeout = Duration(DefaultTargetTimeout)
 		}
@@ -225,6 +230,7 @@ func (c *Config) validateTargets(d *document) {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		p := fmt.Sprintf("targets[%d]", i)
+		t.RegistryInfo.validate(d, p, t.Type == TargetWebhook)
 		switch {
 		case t.Name == "":
 			d.at(p+".name", "required")

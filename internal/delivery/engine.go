@@ -73,6 +73,20 @@ type Options struct {
 	PollInterval time.Duration
 	// Work false builds an insert-only engine (an accept-only replica).
 	Work bool
+	// Secrets, when set, gives a target's current signing secrets (the
+	// webhook registry, once it has rotated them); connectors that sign
+	// ask it before each send.
+	Secrets func(ctx context.Context, target string) (secrets []string, rotated bool, err error)
+	// OnResult, when set, hears every attempt's outcome per target (nil
+	// error for delivered), e.g. to keep the registry's last success and
+	// last failure current.
+	OnResult func(ctx context.Context, target string, err error)
+}
+
+// secretUser is implemented by connectors that sign with secrets the
+// registry may rotate.
+type secretUser interface {
+	SetSecretSource(func(ctx context.Context) ([]string, bool, error))
 }
 
 type target struct {
@@ -98,6 +112,7 @@ type Engine struct {
 	runner   runner
 	pool     *pgxpool.Pool
 	now      func() time.Time
+	onResult func(ctx context.Context, target string, err error)
 	// maxRun bounds one job's run before it hands over to a fresh job.
 	maxRun time.Duration
 
@@ -108,7 +123,7 @@ type Engine struct {
 // New builds the engine and its connectors. It starts nothing.
 func New(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{store: o.Store, log: o.Log, targets: map[string]*target{}, now: func() time.Time { return time.Now().UTC() },
-		maxRun: 2 * time.Minute}
+		maxRun: 2 * time.Minute, onResult: o.OnResult}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,6 +144,10 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		conn, err := connectors.Build(&tc, o.Config.Delivery, HTTPClient(&tc, o.Config.Delivery))
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", tc.Name, err)
+		}
+		if su, ok := conn.(secretUser); ok && o.Secrets != nil {
+			name := tc.Name
+			su.SetSecretSource(func(ctx context.Context) ([]string, bool, error) { return o.Secrets(ctx, name) })
 		}
 		t := &target{cfg: tc, conn: conn, breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
 			probe: tc.CircuitBreaker.ProbeInterval.Std(), disableAfter: tc.CircuitBreaker.DisableAfter.Std()}}

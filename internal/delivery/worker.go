@@ -386,6 +386,13 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 	if err != nil {
 		return 0, fmt.Errorf("record attempt of delivery %d: %w", d.ID, err)
 	}
+	if e.onResult != nil && !shutdown {
+		var res error
+		if sendErr != nil {
+			res = errors.New(errText) // redacted
+		}
+		e.onResult(ctx, t.cfg.Name, res)
+	}
 	if sendErr != nil {
 		e.log.Warn("delivery attempt failed", "target", t.cfg.Name, "delivery_id", d.ID, "incident_id", d.IncidentID,
 			"attempt", attemptNo, "outcome", outcome, "next_attempt_at", next, "err", errText)

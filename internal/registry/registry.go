@@ -135,6 +135,30 @@ func FromSources(sources []config.Source) []Spec {
 	return out
 }
 
+// FromTargets builds the specs of the config's outbound targets. A webhook
+// target's signing secret (its first configured whsec_ secret) is the
+// initial secret and the registry can rotate it; other targets' credentials
+// belong to their vendor and are only recorded.
+func FromTargets(targets []config.Target) []Spec {
+	out := make([]Spec, 0, len(targets))
+	for _, t := range targets {
+		sp := Spec{
+			Name: t.Name, Direction: Outbound, Kind: t.Type, Endpoint: t.URL, AuthMethod: t.Type,
+			Owner: Owner{Name: t.Owner.Name, Contact: t.Owner.Contact}, Description: t.Description,
+			Events: t.Events, ExpectedInterval: t.ExpectedInterval.Std(),
+			Schedule: t.Rotation.Schedule, Overlap: t.Rotation.Overlap.Std(),
+		}
+		if t.Type == config.TargetWebhook {
+			sp.AuthMethod = AuthStandardWebhooks
+			if len(t.Secrets) > 0 {
+				sp.InitialSecret = t.Secrets[0].Value()
+			}
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
 // Options configures a Registry.
 type Options struct {
 	Store *store.Store
