@@ -87,7 +87,7 @@ type Config struct {
 	IncidentURL string `yaml:"incident_url"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
@@ -415,6 +415,7 @@ func (c *Client) createIssue(ctx context.Context, s State) (key, id string, err 
 	if err != nil {
 		return "", "", err
 	}
+	keepLabel(body, Label(s.Incident))
 	var res struct {
 		ID  string `json:"id"`
 		Key string `json:"key"`
@@ -426,6 +427,27 @@ func (c *Client) createIssue(ctx context.Context, s State) (key, id string, err 
 		return "", "", httperr.Permanent("jira: create issue", "no issue key in the answer")
 	}
 	return res.Key, res.ID, nil
+}
+
+// keepLabel makes sure a rendered create body still carries the hub's
+// label, by which a create whose answer was lost is found again.
+func keepLabel(body map[string]any, label string) {
+	fields, ok := body["fields"].(map[string]any)
+	if !ok {
+		return
+	}
+	var labels []any
+	switch l := fields["labels"].(type) {
+	case []any:
+		labels = l
+	case []string:
+		for _, x := range l {
+			labels = append(labels, x)
+		}
+	}
+	if !slices.Contains(labels, any(label)) {
+		fields["labels"] = append(labels, label)
+	}
 }
 
 // CommentBody is the default body of a change comment.

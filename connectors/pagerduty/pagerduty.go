@@ -92,7 +92,7 @@ type Config struct {
 
 	// Render, when set, replaces the default event body (the outbound
 	// mapping seam).
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.

@@ -99,7 +99,7 @@ type Config struct {
 	IncidentURL string `yaml:"incident_url"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.

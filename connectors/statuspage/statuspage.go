@@ -131,7 +131,7 @@ type Config struct {
 	RequestsPerMinute int `yaml:"requests_per_minute"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
