@@ -92,7 +92,7 @@ func (s *server) retryDelivery(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "outbound delivery is not running"))
 		return
 	}
-	d, err := s.Deliveries.Retry(c, id)
+	d, err := s.Deliveries.Retry(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -105,7 +105,7 @@ func (s *server) retryDeadDeliveries(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "outbound delivery is not running"))
 		return
 	}
-	n, err := s.Deliveries.RetryDead(c, c.Param("target"))
+	n, err := s.Deliveries.RetryDead(c.Request.Context(), c.Param("target"))
 	if err != nil {
 		s.fail(c, err)
 		return

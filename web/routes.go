@@ -26,4 +26,5 @@ func (s *server) routes() {
 	viewer.GET("/deliveries/:id", s.getDelivery)
 	operator.POST("/deliveries/:id/retry", s.retryDelivery)
 	operator.POST("/targets/:target/deliveries/retry", s.retryDeadDeliveries)
+	operator.POST("/targets/:target/verify", s.verifyTarget)
 }

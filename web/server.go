@@ -39,6 +39,8 @@ type Deps struct {
 	ConfigStatus func() ConfigStatus
 	// Deliveries retries outbound deliveries; nil answers 503.
 	Deliveries Deliveries
+	// Targets verifies outbound targets; nil answers 503.
+	Targets Targets
 }
 
 type server struct {

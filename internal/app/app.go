@@ -114,6 +114,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Rules:        rl.Engine,
 		ConfigStatus: rl.Status,
 		Deliveries:   deliv,
+		Targets:      deliv,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {

@@ -367,6 +367,26 @@ func (e *Engine) reopen(tx *gorm.DB, ids []int64) error {
 		Updates(map[string]any{"status": incidenthub.DeliveryPending, "window_start": now, "next_attempt_at": now, "updated_at": now}).Error
 }
 
+// Verify checks target name's credentials and settings against its API
+// (connectors.Verifier), without side effects as far as the API allows.
+// An unknown target or one whose type has no check is an
+// *incidenthub.Error; a failed check is returned with the target's
+// secrets removed.
+func (e *Engine) Verify(ctx context.Context, name string) error {
+	t, ok := e.targets[name]
+	if !ok {
+		return incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
+	}
+	v, ok := t.conn.(connectors.Verifier)
+	if !ok {
+		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which has no verify (any request would be a delivery)", name, t.cfg.Type)
+	}
+	if err := v.Verify(ctx); err != nil {
+		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
+	}
+	return nil
+}
+
 // TargetState returns each target's circuit breaker state: closed, open
 // or disabled.
 func (e *Engine) TargetState() map[string]string {
