@@ -16,6 +16,7 @@ import (
 	"github.com/incidenthub/incidenthub/connectors"
 	"github.com/incidenthub/incidenthub/connectors/jira/jiratest"
 	"github.com/incidenthub/incidenthub/connectors/pagerduty/pagerdutytest"
+	"github.com/incidenthub/incidenthub/connectors/statuspage/statuspagetest"
 	"github.com/incidenthub/incidenthub/internal/config"
 )
 
@@ -100,4 +101,34 @@ func TestPagerDutyMappingProtectsKeys(t *testing.T) {
 	require.Equal(t, "error", ev[0].Payload["severity"], "members the mapping leaves out keep their default")
 	raw, _ := json.Marshal(note.Ref)
 	require.NotContains(t, string(raw), pagerdutytest.RoutingKey)
+}
+
+// The example public-wording mapping renders the Statuspage incident's
+// name and body; nothing internal reaches the page.
+func TestStatuspageMapping(t *testing.T) {
+	t.Parallel()
+	fake := statuspagetest.New(t)
+	n := build(t, fmt.Sprintf(`targets:
+  - name: t
+    type: statuspage
+    statuspage: {base_url: %q, api_key: %s, page_id: %s, requests_per_minute: 6000, services: {checkout: {name: Checkout, components: [%s]}}}
+    mapping: ../../examples/mappings/outbound/statuspage-public.yaml
+    vars: {public_name: Checkout}
+`, fake.URL, statuspagetest.APIKey, statuspagetest.PageID, statuspagetest.ComponentCheckout))
+	note := notification()
+	_, err := n.Notify(context.Background(), note)
+	require.NoError(t, err)
+	note.Incident.Status, note.Event = incidenthub.IncidentResolved, incidenthub.EventResolved
+	_, err = n.Notify(context.Background(), note)
+	require.NoError(t, err)
+	inc := fake.Incidents()
+	require.Len(t, inc, 1)
+	require.Equal(t, "Checkout: degraded service", inc[0].Name)
+	require.Equal(t, "resolved", inc[0].Status)
+	require.Equal(t, "We are investigating reports of problems with Checkout.", inc[0].Updates[0].Body)
+	require.Equal(t, "This incident has been resolved. Thank you for your patience.", inc[len(inc)-1].Updates[len(inc[0].Updates)-1].Body)
+	require.Equal(t, "operational", fake.Components()[statuspagetest.ComponentCheckout])
+	for _, u := range inc[0].Updates {
+		require.NotContains(t, u.Body, "web-1")
+	}
 }

@@ -255,3 +255,25 @@ targets:
 		require.NotContains(t, sb.String(), s)
 	}
 }
+
+// The example outbound mappings for connectors load as target mappings.
+func TestExampleConnectorMappings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("../../examples/hub.yaml", []byte(`
+targets:
+  - name: tickets
+    type: jira
+    jira: {base_url: "https://example.atlassian.net", email: hub@example.com, api_token: t0k3n, project: OPS}
+    mapping: mappings/outbound/jira-fields.yaml
+    vars: {team: sre}
+  - name: status
+    type: statuspage
+    statuspage: {api_key: k3y, page_id: kctbh9vrtdwd, services: {checkout: {name: Checkout, components: [k3vrbyjh4c8x]}}}
+    mapping: mappings/outbound/statuspage-public.yaml
+    vars: {public_name: Checkout}
+`), env(nil))
+	require.NoError(t, err)
+	for _, tg := range cfg.Targets {
+		require.NotNil(t, tg.Outbound, tg.Name)
+	}
+}
