@@ -58,6 +58,19 @@ func intParam(c *gin.Context, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
+// boolParam parses an optional true/false query parameter; nil when absent.
+func boolParam(c *gin.Context, name string) (*bool, error) {
+	v := c.Query(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, incidenthub.Errorf(incidenthub.EINVALID, "%s must be true or false (got %q)", name, v)
+	}
+	return &b, nil
+}
+
 func idParam(c *gin.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {

@@ -48,7 +48,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 			return
 		}
 	}
-	list, next, err := s.Store.ListDeliveries(c, f)
+	list, next, err := s.Store.ListDeliveries(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -74,7 +74,7 @@ func (s *server) getDelivery(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	d, attempts, err := s.Store.GetDelivery(c, id)
+	d, attempts, err := s.Store.GetDelivery(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return

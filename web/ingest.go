@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
 )
@@ -35,6 +37,9 @@ func (s *server) ingest(c *gin.Context) {
 	name := c.Param("source")
 	err := s.accept(c, name)
 	if err != nil {
+		if incidenthub.ErrorCode(err) == incidenthub.EUNAUTHORIZED && s.Webhooks != nil {
+			s.Webhooks.AuthFailed(c.Request.Context(), name, c.ClientIP())
+		}
 		s.fail(c, err)
 	}
 	s.inbound.WithLabelValues(metricSource(s.Config(), name), strconv.Itoa(c.Writer.Status())).Inc()
@@ -56,8 +61,12 @@ func (s *server) accept(c *gin.Context, name string) error {
 	if err := checkIP(src, c.ClientIP()); err != nil {
 		return err
 	}
+	secrets, err := s.sourceSecrets(c.Request.Context(), src)
+	if err != nil {
+		return err
+	}
 	if src.Auth.Type == config.AuthToken {
-		if err := checkToken(c.Request, src.Auth); err != nil {
+		if err := checkToken(c.Request, src.Auth, secrets); err != nil {
 			return err
 		}
 	}
@@ -75,7 +84,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		return incidenthub.Errorf(incidenthub.EINVALID, "read body: %v", err)
 	}
 	if src.Auth.Type == config.AuthHMAC {
-		if err := checkHMAC(c.Request, body, src.Auth); err != nil {
+		if err := checkHMAC(c.Request, body, src.Auth, secrets); err != nil {
 			return err
 		}
 	}
@@ -139,7 +148,40 @@ func equalSecret(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
 }
 
-func checkToken(r *http.Request, a config.SourceAuth) error {
+// sourceSecrets returns the secrets that authenticate src now: once the
+// registry has rotated it, the registry's (the current one, plus the
+// previous one during the rotation's overlap); before that, the config's.
+func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]string, error) {
+	initial := src.Auth.Token.Value()
+	if src.Auth.Type == config.AuthHMAC {
+		initial = src.Auth.Secret.Value()
+	}
+	if s.Webhooks == nil || src.Auth.Type == config.AuthNone {
+		return []string{initial}, nil
+	}
+	secrets, rotated, err := s.Webhooks.Secrets(ctx, registry.Inbound, src.Name)
+	if err != nil {
+		s.Log.Error("look up source secrets", "source", src.Name, "err", err)
+		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check credentials of source %q right now; retry later", src.Name)
+	}
+	if !rotated {
+		return []string{initial}, nil
+	}
+	return secrets, nil
+}
+
+// anyEqualSecret compares got with every secret in constant time each.
+func anyEqualSecret(got string, secrets []string) bool {
+	ok := false
+	for _, want := range secrets {
+		if equalSecret(got, want) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+func checkToken(r *http.Request, a config.SourceAuth, secrets []string) error {
 	var got string
 	if a.QueryParam != "" {
 		got = r.URL.Query().Get(a.QueryParam)
@@ -157,7 +199,7 @@ func checkToken(r *http.Request, a config.SourceAuth) error {
 		}
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "missing token: send %s", where)
 	}
-	if !equalSecret(got, a.Token.Value()) {
+	if !anyEqualSecret(got, secrets) {
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "invalid token")
 	}
 	return nil
@@ -173,7 +215,7 @@ func bearer(h string) (string, bool) {
 	return h[len(scheme):], true
 }
 
-func checkHMAC(r *http.Request, body []byte, a config.SourceAuth) error {
+func checkHMAC(r *http.Request, body []byte, a config.SourceAuth, secrets []string) error {
 	sig := r.Header.Get(a.Header)
 	if sig == "" {
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "missing signature header %s", a.Header)
@@ -189,9 +231,15 @@ func checkHMAC(r *http.Request, body []byte, a config.SourceAuth) error {
 	if err != nil {
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "signature in %s is not %s", a.Header, a.Encoding)
 	}
-	mac := hmac.New(sha256.New, []byte(a.Secret.Value()))
-	mac.Write(body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
+	ok := false
+	for _, secret := range secrets {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		if hmac.Equal(got, mac.Sum(nil)) && secret != "" {
+			ok = true
+		}
+	}
+	if !ok {
 		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "signature mismatch")
 	}
 	return nil

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,7 +23,7 @@ func (s *server) replayEvent(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ev, err = s.Store.ReplayEvent(c.Request.Context(), ev.ID, s.currentKind(ev.Source), force)
+	ev, err = s.Store.ReplayEvent(c.Request.Context(), ev.ID, s.currentKind(ev.Source), force != nil && *force)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -62,16 +61,4 @@ func (s *server) currentKind(source string) string {
 		return src.Kind
 	}
 	return ""
-}
-
-func boolParam(c *gin.Context, name string) (bool, error) {
-	v := c.Query(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, incidenthub.Errorf(incidenthub.EINVALID, "%s must be true or false (got %q)", name, v)
-	}
-	return b, nil
 }

@@ -27,4 +27,17 @@ func (s *server) routes() {
 	operator.POST("/deliveries/:id/retry", s.retryDelivery)
 	operator.POST("/targets/:target/deliveries/retry", s.retryDeadDeliveries)
 	operator.POST("/targets/:target/verify", s.verifyTarget)
+
+	// The webhook registry and the audit trail (registry.go).
+	viewer.GET("/audit", s.listAudit)
+	reg := api.Group("/registry", s.needRegistry)
+	reg.GET("", s.require(config.RoleViewer), s.listRegistry)
+	reg.GET("/:name", s.require(config.RoleViewer), s.getRegistryEntry)
+	reg.POST("/:name/verify", s.require(config.RoleOperator), s.verifyRegistryEntry)
+	reg.POST("", s.require(config.RoleAdmin), s.createRegistryEntry)
+	reg.PATCH("/:name", s.require(config.RoleAdmin), s.updateRegistryEntry)
+	reg.DELETE("/:name", s.require(config.RoleAdmin), s.deleteRegistryEntry)
+	reg.POST("/:name/rotate", s.require(config.RoleAdmin), s.rotateRegistryEntry)
+	reg.POST("/:name/revoke", s.require(config.RoleAdmin), s.revokeRegistryEntry)
+	reg.POST("/:name/reveal", s.require(config.RoleAdmin), s.revealRegistryEntry)
 }

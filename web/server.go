@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/rules"
 )
@@ -41,6 +42,9 @@ type Deps struct {
 	Deliveries Deliveries
 	// Targets verifies outbound targets; nil answers 503.
 	Targets Targets
+	// Webhooks is the webhook registry: rotated inbound secrets, auth
+	// failure tracking, and the /api/v1/registry routes (nil: not running).
+	Webhooks *registry.Registry
 }
 
 type server struct {

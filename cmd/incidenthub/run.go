@@ -27,6 +27,7 @@ commands:
   migrate status list migrations and whether each is applied
   config check   validate a config file and its rules and report every problem
   rules test     dry-run the routing rules against a payload
+  registry       list|show|rotate|revoke|reveal|verify|export the webhook registry
 
 run "incidenthub <command> -h" for a command's flags.
 `
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			break
 		}
 		err = rulesTest(rest[1:], getenv, stdout, stderr)
+	case "registry":
+		err = registryCmd(ctx, rest, getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -130,6 +133,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	c.register(fs)
 	listen := fs.String("listen", "", "listen address, e.g. 127.0.0.1:8080; overrides listen in the config")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	insecure := fs.Bool("insecure-dev-secrets", false, "without INCIDENTHUB_SECRET_KEY or registry.secret_key_file, encrypt registry secrets with a publicly known key (laptops only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -140,6 +144,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	cfg.Registry.InsecureDevSecrets = *insecure
 	log, err := newLogger(stderr, *level)
 	if err != nil {
 		return err

@@ -17,9 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
+	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
+	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/web"
@@ -82,6 +85,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		return err
 	}
 
+	hooks, err := OpenRegistry(ctx, cfg, st, getenv, log, reg)
+	if err != nil {
+		return err
+	}
+
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
 	proc.Router = rl
 	proc.Mappings = func() *mappings.Set { return rl.Config().Mappings }
@@ -115,6 +123,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		ConfigStatus: rl.Status,
 		Deliveries:   deliv,
 		Targets:      deliv,
+		Webhooks:     hooks,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -129,6 +138,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+
+	// The registry scheduler: due rotations, overlap ends, metrics.
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		hooks.Run(schedCtx, RegistryTick)
+	}()
 
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
 	procDone := make(chan struct{})
@@ -145,6 +162,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	defer signal.Stop(hup)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	rl.OnReload = func(newCfg *config.Config, version, previous string, rerr error) {
+		auditReload(watchCtx, st, hooks, log, newCfg, version, previous, rerr)
+	}
 	go rl.Watch(watchCtx, hup)
 
 	serveErr := make(chan error, 1)
@@ -168,6 +188,8 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if shutErr := srv.Shutdown(shutCtx); shutErr != nil {
 		err = errors.Join(err, fmt.Errorf("http shutdown: %w", shutErr))
 	}
+	stopSched()
+	<-schedDone
 	stopProc()
 	<-procDone
 	// Then let in-flight deliveries finish (or cancel them: each records
@@ -179,4 +201,76 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		err = nil
 	}
 	return err
+}
+
+// RegistryTick is how often the registry scheduler runs.
+const RegistryTick = 30 * time.Second
+
+// RegistrySpecs builds the registry entries the config declares: every
+// inbound source. (Outbound targets join here, with their Verifier and
+// secret generator, when the delivery engine lands.)
+func RegistrySpecs(cfg *config.Config) []registry.Spec {
+	return registry.FromSources(cfg.Sources)
+}
+
+// OpenRegistry loads the secret key, checks it can open what the database
+// holds (refusing to start when secrets are stored or rotation is
+// scheduled but no key is configured, unless cfg.Registry.InsecureDevSecrets),
+// and syncs the config's entries into the registry. metrics may be nil.
+// Call Sync(ctx, RegistrySpecs(newCfg), audit.ActorConfig) again on reload.
+func OpenRegistry(ctx context.Context, cfg *config.Config, st *store.Store, getenv func(string) string, log *slog.Logger, metrics prometheus.Registerer) (*registry.Registry, error) {
+	return openRegistry(ctx, cfg, st, getenv, log, metrics, true)
+}
+
+// ViewRegistry is OpenRegistry for reading metadata only: it does not
+// insist on a key (rotate, reveal and verify of stored secrets then fail
+// with a message saying so).
+func ViewRegistry(ctx context.Context, cfg *config.Config, st *store.Store, getenv func(string) string, log *slog.Logger) (*registry.Registry, error) {
+	return openRegistry(ctx, cfg, st, getenv, log, nil, false)
+}
+
+func openRegistry(ctx context.Context, cfg *config.Config, st *store.Store, getenv func(string) string, log *slog.Logger, metrics prometheus.Registerer, checkKeys bool) (*registry.Registry, error) {
+	keys, err := keyring.Load(getenv(keyring.EnvKey), cfg.Registry.SecretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil && cfg.Registry.InsecureDevSecrets {
+		log.Warn("no secret key configured: registry secrets are encrypted with a PUBLICLY KNOWN development key (--insecure-dev-secrets); never use this in production")
+		keys = keyring.InsecureDev()
+	}
+	hooks := registry.New(registry.Options{
+		Store: st, Keys: keys, Log: log, Metrics: metrics,
+		MaxSecretAge:     cfg.Registry.MaxSecretAge.Std(),
+		AuthFailureSpike: cfg.Registry.AuthFailureSpike,
+	})
+	specs := RegistrySpecs(cfg)
+	if checkKeys {
+		if err := hooks.CheckKeys(ctx, specs); err != nil {
+			return nil, err
+		}
+	}
+	if err := hooks.Sync(ctx, specs, audit.ActorConfig); err != nil {
+		return nil, err
+	}
+	return hooks, nil
+}
+
+// auditReload records a reload attempt in the audit trail and, when it was
+// accepted, syncs the registry with the new config's sources and targets.
+func auditReload(ctx context.Context, st *store.Store, hooks *registry.Registry, log *slog.Logger, cfg *config.Config, version, previous string, rerr error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	e := audit.Entry{Actor: audit.ActorConfig, Action: "config.reload", EntityType: "config",
+		Before: map[string]string{"version": previous}, After: map[string]string{"version": version}}
+	if rerr != nil {
+		e.Action, e.After, e.Detail = "config.reload_rejected", nil, rerr.Error()
+	} else {
+		e.Entity = cfg.File
+		if err := hooks.Sync(ctx, RegistrySpecs(cfg), audit.ActorConfig); err != nil {
+			log.Error("sync registry after reload", "err", err)
+		}
+	}
+	if err := audit.Record(st.DB.WithContext(ctx), e); err != nil {
+		log.Error("audit config reload", "err", err)
+	}
 }

@@ -37,6 +37,10 @@ type Reloader struct {
 
 	active atomic.Pointer[loaded]
 
+	// OnReload, when set, is called after every reload attempt with the
+	// new config (nil when rejected), the versions and the error.
+	OnReload func(cfg *config.Config, version, previous string, err error)
+
 	mu      sync.Mutex // serialises reloads and guards the fields below
 	lastAt  *time.Time
 	lastErr string
@@ -109,6 +113,9 @@ func (r *Reloader) Reload() error {
 		r.lastErr = err.Error()
 		r.log.Error("config reload rejected; the last good config keeps running",
 			"file", r.path, "running_version", cur.eng.Version, "problems", err.Error())
+		if r.OnReload != nil {
+			r.OnReload(nil, "", cur.eng.Version, err)
+		}
 		return err
 	}
 	r.lastErr = ""
@@ -121,6 +128,9 @@ func (r *Reloader) Reload() error {
 	}
 	r.log.Info("config reloaded", "file", r.path, "version", eng.Version, "previous_version", cur.eng.Version,
 		"sources", len(cfg.Sources), "rules", eng.Rules(), "silences", len(eng.Silences()))
+	if r.OnReload != nil {
+		r.OnReload(cfg, eng.Version, cur.eng.Version, nil)
+	}
 	return nil
 }
 

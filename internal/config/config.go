@@ -42,6 +42,7 @@ type Config struct {
 	MappingFiles []string `yaml:"mappings"`
 	Targets      []Target `yaml:"targets"`
 	Delivery     Delivery `yaml:"delivery"`
+	Registry     Registry `yaml:"registry"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -116,6 +117,8 @@ type Source struct {
 	// the default correlation key for this source's alerts (compiled by the
 	// rules package).
 	CorrelationKey string `yaml:"correlation_key"`
+	// RegistryInfo: owner, description, events, expected_interval, rotation.
+	RegistryInfo `yaml:",inline"`
 
 	// AllowedPrefixes is AllowIPs parsed by Validate.
 	AllowedPrefixes []netip.Prefix `yaml:"-"`
@@ -211,6 +214,9 @@ func (c *Config) applyDefaults() {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
 	c.applyTargetDefaults()
+	if c.Registry.AuthFailureSpike == 0 {
+		c.Registry.AuthFailureSpike = DefaultAuthFailureSpike
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -219,6 +225,7 @@ func (c *Config) applyDefaults() {
 		if s.Auth.Type == AuthHMAC && s.Auth.Encoding == "" {
 			s.Auth.Encoding = "hex"
 		}
+		s.RegistryInfo.applyDefaults()
 	}
 }
 
@@ -366,7 +373,9 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		default:
 			d.at(ap+".type", "must be one of none, token, hmac (got %q)", a.Type)
 		}
+		s.RegistryInfo.validate(d, p, a.Type == AuthToken || a.Type == AuthHMAC)
 	}
+	c.Registry.validate(d)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -387,6 +387,27 @@ func (e *Engine) Verify(ctx context.Context, name string) error {
 	return nil
 }
 
+// Verifier returns target name's check as a connectors.Verifier (errors
+// redacted, as Verify), or nil when the target is unknown or its type has
+// no check; for the registry's scheduled verification.
+func (e *Engine) Verifier(name string) connectors.Verifier {
+	t, ok := e.targets[name]
+	if !ok {
+		return nil
+	}
+	if _, ok := t.conn.(connectors.Verifier); !ok {
+		return nil
+	}
+	return targetVerifier{e, name}
+}
+
+type targetVerifier struct {
+	e    *Engine
+	name string
+}
+
+func (v targetVerifier) Verify(ctx context.Context) error { return v.e.Verify(ctx, v.name) }
+
 // TargetState returns each target's circuit breaker state: closed, open
 // or disabled.
 func (e *Engine) TargetState() map[string]string {
