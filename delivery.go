@@ -91,3 +91,45 @@ type DeliveryAttempt struct {
 	Outcome         string              `json:"outcome"`
 	NextAttemptAt   *time.Time          `json:"next_attempt_at,omitempty"`
 }
+
+// Ref keys of connectors that keep one remote object per incident (a Jira
+// issue, a ServiceNow record, a Statuspage incident, a PagerDuty alert):
+// RefIDPrefix+k holds a remote id (e.g. "id.issue_key"), RefLastPrefix+k
+// what the last sync sent (e.g. "last.status"), and RefURL a link to the
+// remote object.
+const (
+	RefIDPrefix   = "id."
+	RefLastPrefix = "last."
+	RefURL        = "url"
+)
+
+// TargetSync is what one target holds for an incident: its remote ids, a
+// link to the remote object, and the status of the latest delivery.
+type TargetSync struct {
+	Target string `json:"target"`
+	Type   string `json:"type"`
+	// Refs are the target's ids for the incident (e.g. issue_key), and for
+	// connectors without the id. prefix (Slack) their own keys.
+	Refs       map[string]string `json:"refs"`
+	URL        string            `json:"url,omitempty"`
+	LastStatus string            `json:"last_status,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+}
+
+// RefView splits a stored Ref into the ids to show and the remote URL:
+// "id." entries lose the prefix, "last." entries (bookkeeping) are left out.
+func RefView(ref map[string]string) (refs map[string]string, url string) {
+	refs = map[string]string{}
+	for k, v := range ref {
+		switch {
+		case k == RefURL:
+			url = v
+		case len(k) > len(RefLastPrefix) && k[:len(RefLastPrefix)] == RefLastPrefix:
+		case len(k) > len(RefIDPrefix) && k[:len(RefIDPrefix)] == RefIDPrefix:
+			refs[k[len(RefIDPrefix):]] = v
+		default:
+			refs[k] = v
+		}
+	}
+	return refs, url
+}

@@ -90,7 +90,13 @@ func (s *server) getIncident(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"incident": inc, "alerts": alerts})
+	// What each outbound target holds for it: remote ids and links.
+	targets, err := s.Store.IncidentTargets(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"incident": inc, "alerts": alerts, "targets": targets})
 }
 
 type eventView struct {

@@ -26,6 +26,7 @@ func (s *server) routes() {
 	viewer.GET("/deliveries/:id", s.getDelivery)
 	operator.POST("/deliveries/:id/retry", s.retryDelivery)
 	operator.POST("/targets/:target/deliveries/retry", s.retryDeadDeliveries)
+	operator.POST("/targets/:target/verify", s.verifyTarget)
 
 	// The webhook registry and the audit trail (registry.go).
 	viewer.GET("/audit", s.listAudit)

@@ -44,6 +44,8 @@ type Deps struct {
 	ConfigStatus func() ConfigStatus
 	// Deliveries retries outbound deliveries; nil answers 503.
 	Deliveries Deliveries
+	// Targets verifies outbound targets; nil answers 503.
+	Targets Targets
 	// Webhooks is the webhook registry: rotated inbound secrets, auth
 	// failure tracking, and the /api/v1/registry routes (nil: not running).
 	Webhooks *registry.Registry

@@ -6,14 +6,11 @@
 package jira
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/httperr"
+	"github.com/incidenthub/incidenthub/internal/remote"
 )
 
 // MaxSummary is the longest summary Jira accepts.
@@ -38,31 +36,6 @@ var DefaultPriority = map[string]string{
 	string(incidenthub.SeverityInfo):     "Low",
 }
 
-// Secret is a credential from config: it prints and marshals as "<secret>".
-type Secret string
-
-// Value returns the real text.
-func (s Secret) Value() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<secret>"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// MarshalYAML hides the value.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText hides the value from slog and other text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // Render operations.
 const (
 	OpCreate  = "create"  // body: {"fields": {...}} for POST /rest/api/3/issue
@@ -72,7 +45,16 @@ const (
 // RenderFunc builds a request body: op is OpCreate or OpComment, body the
 // default, which the function may modify and return (the outbound mapping
 // seam).
-type RenderFunc func(op string, s State, body map[string]any) (map[string]any, error)
+type RenderFunc = remote.RenderFunc
+
+// State is what the delivery engine knows when it asks for a sync. Remote
+// holds "issue_key" and "issue_id"; Last holds "status", "severity",
+// "alert_count" and "workflow" (open or done). Jira has no idempotent
+// create: the hub's label is searched for before creating.
+type State = remote.State
+
+// Remote is the result of a sync; its URL is the issue's browse link.
+type Remote = remote.Result
 
 // Config configures one Jira connector.
 type Config struct {
@@ -80,8 +62,8 @@ type Config struct {
 	BaseURL string `yaml:"base_url"`
 	// Email and APIToken are the Basic auth credentials of the account
 	// the hub acts as.
-	Email    string `yaml:"email"`
-	APIToken Secret `yaml:"api_token"`
+	Email    string        `yaml:"email"`
+	APIToken remote.Secret `yaml:"api_token"`
 	// Project is the project key, e.g. OPS.
 	Project string `yaml:"project"`
 	// IssueType is the issue type name; default "Task".
@@ -105,7 +87,7 @@ type Config struct {
 	IncidentURL string `yaml:"incident_url"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
@@ -124,91 +106,53 @@ func (c *Config) Defaults() {
 
 var projectKeyRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,9}$`)
 
-// Validate reports every problem, each naming its key.
+// Validate reports every problem as a *remote.FieldError naming its key.
 func (c Config) Validate() error {
-	var errs []error
-	if err := validURL(c.BaseURL); err != nil {
-		errs = append(errs, fmt.Errorf("base_url: %w", err))
-	}
+	var p remote.Problems
+	p.URL("base_url", c.BaseURL)
 	if c.Email == "" {
-		errs = append(errs, errors.New("email: required"))
+		p.Add("email", "required")
 	} else if !strings.Contains(c.Email, "@") {
-		errs = append(errs, errors.New("email: must be the Atlassian account's email address"))
+		p.Add("email", "must be the Atlassian account's email address")
 	}
 	if c.APIToken == "" {
-		errs = append(errs, errors.New("api_token: required"))
+		p.Add("api_token", "required")
 	}
 	switch {
 	case c.Project == "":
-		errs = append(errs, errors.New("project: required"))
+		p.Add("project", "required")
 	case !projectKeyRe.MatchString(c.Project):
-		errs = append(errs, fmt.Errorf("project: %q is not a project key (e.g. OPS)", c.Project))
+		p.Add("project", "%q is not a project key (e.g. OPS)", c.Project)
 	}
 	if c.IssueType == "" {
-		errs = append(errs, errors.New("issue_type: required"))
+		p.Add("issue_type", "required")
 	}
 	if c.DoneTransition == "" {
-		errs = append(errs, errors.New("done_transition: required"))
+		p.Add("done_transition", "required")
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Priority)) {
 		if !incidenthub.Severity(k).Valid() {
-			errs = append(errs, fmt.Errorf("priority.%s: unknown hub severity (want critical, high, warning or info)", k))
+			p.Add("priority."+k, "unknown hub severity (want critical, high, warning or info)")
 		}
 	}
 	for i, l := range c.Labels {
 		if strings.TrimSpace(l) == "" || len(l) > 255 {
-			errs = append(errs, fmt.Errorf("labels[%d]: must be 1 to 255 characters", i))
+			p.Add(fmt.Sprintf("labels[%d]", i), "must be 1 to 255 characters")
 		}
 	}
 	if c.IncidentURL != "" {
-		if err := validURL(c.IncidentURL); err != nil {
-			errs = append(errs, fmt.Errorf("incident_url: %w", err))
-		}
+		p.URL("incident_url", c.IncidentURL)
 	}
-	return errors.Join(errs...)
-}
-
-func validURL(s string) error {
-	if s == "" {
-		return errors.New("required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("must be an http(s) URL")
-	}
-	return nil
-}
-
-// State is what the delivery engine knows when it asks for a sync.
-type State struct {
-	Incident incidenthub.Incident
-	// Alert is the incident's latest alert, if known.
-	Alert *incidenthub.Alert
-	// Remote holds ids stored from earlier syncs: "issue_key", "issue_id".
-	Remote map[string]string
-	// Last is what earlier syncs reported: "status", "severity",
-	// "alert_count", and "workflow" (open or done).
-	Last map[string]string
-	// IdempotencyKey identifies this delivery. Jira has no idempotent
-	// create; the hub's label is searched instead before creating.
-	IdempotencyKey string
-	// Event is what happened: "incident.opened", "incident.updated", ...
-	Event string
-}
-
-// Remote is the result of a sync: ids to store on the incident, what was
-// synced (the next sync's State.Last), and the issue's browse URL.
-type Remote struct {
-	IDs    map[string]string
-	Synced map[string]string
-	URL    string
+	return p.Err()
 }
 
 // Client talks to one Jira site and project.
 type Client struct {
 	cfg Config
-	hc  *http.Client
+	api *remote.API
 }
+
+var _ remote.Syncer = (*Client)(nil)
 
 // New checks cfg (after Defaults) and returns a client that sends through
 // hc, which the delivery engine supplies.
@@ -220,7 +164,16 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, hc: hc}, nil
+	secret := cfg.APIToken.Value()
+	api := &remote.API{HTTP: hc, BaseURL: cfg.BaseURL, Secrets: []string{secret}, Message: errorMessage,
+		Auth: func(r *http.Request) { r.SetBasicAuth(cfg.Email, secret) }}
+	return &Client{cfg: cfg, api: api}, nil
+}
+
+// Notify syncs the issue to n's incident (the delivery engine's Notifier),
+// keeping the issue key and what was synced in n.Ref.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	return remote.Notify(ctx, c, n)
 }
 
 // Verify checks the credentials (GET /rest/api/3/myself) and that the
@@ -231,7 +184,7 @@ func (c *Client) Verify(ctx context.Context) error {
 		AccountID string `json:"accountId"`
 		Active    bool   `json:"active"`
 	}
-	if err := c.do(ctx, "jira: verify credentials", http.MethodGet, "/rest/api/3/myself", nil, &me); err != nil {
+	if err := c.api.Do(ctx, "jira: verify credentials", http.MethodGet, "/rest/api/3/myself", nil, &me); err != nil {
 		return err
 	}
 	if me.AccountID == "" {
@@ -240,7 +193,7 @@ func (c *Client) Verify(ctx context.Context) error {
 	var p struct {
 		Key string `json:"key"`
 	}
-	return c.do(ctx, "jira: verify project", http.MethodGet, "/rest/api/3/project/"+url.PathEscape(c.cfg.Project), nil, &p)
+	return c.api.Do(ctx, "jira: verify project", http.MethodGet, "/rest/api/3/project/"+url.PathEscape(c.cfg.Project), nil, &p)
 }
 
 // Label is the label the hub puts on an incident's issue.
@@ -257,8 +210,8 @@ func Label(inc incidenthub.Incident) string { return "incidenthub-" + strconv.Fo
 // failing call, so the engine can store it and the retry does not repeat it.
 func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 	inc := s.Incident
-	ids := cloneMap(s.Remote)
-	synced := cloneMap(s.Last)
+	ids := remote.CloneMap(s.Remote)
+	synced := remote.CloneMap(s.Last)
 	out := func() Remote {
 		r := Remote{IDs: ids, Synced: synced}
 		if k := ids["issue_key"]; k != "" {
@@ -315,13 +268,6 @@ func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 	return out(), nil
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
-}
-
 // diff lists what changed, in a fixed order, as "key: old → new".
 func diff(last, cur map[string]string) []string {
 	var out []string
@@ -342,7 +288,7 @@ func (c *Client) findIssue(ctx context.Context, inc incidenthub.Incident) (key, 
 			Key string `json:"key"`
 		} `json:"issues"`
 	}
-	if err := c.do(ctx, "jira: search issue", http.MethodGet, "/rest/api/3/search/jql?"+q.Encode(), nil, &res); err != nil {
+	if err := c.api.Do(ctx, "jira: search issue", http.MethodGet, "/rest/api/3/search/jql?"+q.Encode(), nil, &res); err != nil {
 		return "", "", err
 	}
 	if len(res.Issues) == 0 {
@@ -469,17 +415,39 @@ func (c *Client) createIssue(ctx context.Context, s State) (key, id string, err 
 	if err != nil {
 		return "", "", err
 	}
+	keepLabel(body, Label(s.Incident))
 	var res struct {
 		ID  string `json:"id"`
 		Key string `json:"key"`
 	}
-	if err := c.do(ctx, "jira: create issue", http.MethodPost, "/rest/api/3/issue", body, &res); err != nil {
+	if err := c.api.Do(ctx, "jira: create issue", http.MethodPost, "/rest/api/3/issue", body, &res); err != nil {
 		return "", "", err
 	}
 	if res.Key == "" {
 		return "", "", httperr.Permanent("jira: create issue", "no issue key in the answer")
 	}
 	return res.Key, res.ID, nil
+}
+
+// keepLabel makes sure a rendered create body still carries the hub's
+// label, by which a create whose answer was lost is found again.
+func keepLabel(body map[string]any, label string) {
+	fields, ok := body["fields"].(map[string]any)
+	if !ok {
+		return
+	}
+	var labels []any
+	switch l := fields["labels"].(type) {
+	case []any:
+		labels = l
+	case []string:
+		for _, x := range l {
+			labels = append(labels, x)
+		}
+	}
+	if !slices.Contains(labels, any(label)) {
+		fields["labels"] = append(labels, label)
+	}
 }
 
 // CommentBody is the default body of a change comment.
@@ -529,7 +497,7 @@ func (c *Client) comment(ctx context.Context, key string, s State, changes []str
 	var res struct {
 		ID string `json:"id"`
 	}
-	return c.do(ctx, "jira: add comment", http.MethodPost, "/rest/api/3/issue/"+url.PathEscape(key)+"/comment", body, &res)
+	return c.api.Do(ctx, "jira: add comment", http.MethodPost, "/rest/api/3/issue/"+url.PathEscape(key)+"/comment", body, &res)
 }
 
 type transitionsResponse struct {
@@ -558,14 +526,14 @@ func (c *Client) transition(ctx context.Context, key, name string, toDone bool) 
 			} `json:"status"`
 		} `json:"fields"`
 	}
-	if err := c.do(ctx, "jira: get issue status", http.MethodGet, path+"?fields=status", nil, &issue); err != nil {
+	if err := c.api.Do(ctx, "jira: get issue status", http.MethodGet, path+"?fields=status", nil, &issue); err != nil {
 		return err
 	}
 	if (issue.Fields.Status.StatusCategory.Key == "done") == toDone {
 		return nil
 	}
 	var tr transitionsResponse
-	if err := c.do(ctx, "jira: list transitions", http.MethodGet, path+"/transitions", nil, &tr); err != nil {
+	if err := c.api.Do(ctx, "jira: list transitions", http.MethodGet, path+"/transitions", nil, &tr); err != nil {
 		return err
 	}
 	id := ""
@@ -581,7 +549,7 @@ func (c *Client) transition(ctx context.Context, key, name string, toDone bool) 
 			name, issue.Fields.Status.Name, key, strings.Join(names, ", ")))
 	}
 	body := map[string]any{"transition": map[string]any{"id": id}}
-	return c.do(ctx, "jira: transition issue", http.MethodPost, path+"/transitions", body, nil)
+	return c.api.Do(ctx, "jira: transition issue", http.MethodPost, path+"/transitions", body, nil)
 }
 
 func (c *Client) render(op string, s State, body map[string]any) (map[string]any, error) {
@@ -595,54 +563,13 @@ func (c *Client) render(op string, s State, body map[string]any) (map[string]any
 	return out, nil
 }
 
-// do sends one request; out, when non-nil, receives the JSON answer.
-func (c *Client) do(ctx context.Context, op, method, path string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return httperr.Permanent(op, "encode: "+err.Error())
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, rd)
-	if err != nil {
-		return httperr.Permanent(op, err.Error())
-	}
-	req.SetBasicAuth(c.cfg.Email, c.cfg.APIToken.Value())
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	secret := c.cfg.APIToken.Value()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return httperr.Transport(op, err, secret)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return httperr.FromResponse(op, resp, errorMessage(resp, b), secret)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if !isJSON(resp.Header.Get("Content-Type")) {
-		return httperr.Temporary(op, fmt.Sprintf("unexpected %s answer to HTTP %d", resp.Header.Get("Content-Type"), resp.StatusCode))
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return httperr.Permanent(op, "decode answer: "+err.Error())
-	}
-	return nil
-}
-
 // errorMessage extracts Jira's {"errorMessages":[...],"errors":{field:msg}}.
 func errorMessage(resp *http.Response, b []byte) string {
 	var e struct {
 		ErrorMessages []string          `json:"errorMessages"`
 		Errors        map[string]string `json:"errors"`
 	}
-	if !isJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil || (len(e.ErrorMessages) == 0 && len(e.Errors) == 0) {
+	if !remote.IsJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil || (len(e.ErrorMessages) == 0 && len(e.Errors) == 0) {
 		return httperr.Body(b)
 	}
 	parts := slices.Clone(e.ErrorMessages)
@@ -650,9 +577,4 @@ func errorMessage(resp *http.Response, b []byte) string {
 		parts = append(parts, k+": "+e.Errors[k])
 	}
 	return strings.Join(parts, "; ")
-}
-
-func isJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

@@ -16,9 +16,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"mime"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,6 +26,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/httperr"
+	"github.com/incidenthub/incidenthub/internal/remote"
 )
 
 // DefaultURL is the Events API v2 endpoint.
@@ -61,41 +60,24 @@ var DefaultSeverity = map[string]string{
 // orchestration routing key: 32 letters and digits.
 var routingKeyRe = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
 
-// Secret is a credential from config: it prints and marshals as "<secret>".
-type Secret string
-
-// Value returns the real text.
-func (s Secret) Value() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<secret>"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// MarshalYAML hides the value.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText hides the value from slog and other text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // RenderFunc builds the event body to send. action is the event_action
 // ("trigger", "acknowledge", "resolve"); body is the default event, which
 // the function may modify and return. The result is sent as JSON.
-type RenderFunc func(action string, s State, body map[string]any) (map[string]any, error)
+type RenderFunc = remote.RenderFunc
+
+// State is what the delivery engine knows when it asks for a sync. Remote
+// holds "dedup_key"; Last holds the "status" and "severity" last sent.
+// The dedup_key already makes events idempotent.
+type State = remote.State
+
+// Remote is the result of a sync.
+type Remote = remote.Result
 
 // Config configures one PagerDuty connector.
 type Config struct {
 	// RoutingKey is the Events API v2 integration key of the service (or
 	// an event orchestration's routing key).
-	RoutingKey Secret `yaml:"routing_key"`
+	RoutingKey remote.Secret `yaml:"routing_key"`
 	// URL is the enqueue endpoint; DefaultURL unless testing.
 	URL string `yaml:"url"`
 	// Severity maps hub severities (critical, high, warning, info) to
@@ -110,7 +92,7 @@ type Config struct {
 
 	// Render, when set, replaces the default event body (the outbound
 	// mapping seam).
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
@@ -126,66 +108,27 @@ func (c *Config) Defaults() {
 	c.Severity = sev
 }
 
-// Validate reports the first problem, naming the key.
+// Validate reports every problem as a *remote.FieldError naming its key.
 func (c Config) Validate() error {
-	var errs []error
+	var p remote.Problems
 	switch {
 	case c.RoutingKey == "":
-		errs = append(errs, errors.New("routing_key: required"))
+		p.Add("routing_key", "required")
 	case !routingKeyRe.MatchString(c.RoutingKey.Value()):
-		errs = append(errs, errors.New("routing_key: must be the 32-character integration key of an Events API v2 integration"))
+		p.Add("routing_key", "must be the 32-character integration key of an Events API v2 integration")
 	}
-	if err := validURL(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
-	}
+	p.URL("url", c.URL)
 	for _, k := range slices.Sorted(maps.Keys(c.Severity)) {
 		if !incidenthub.Severity(k).Valid() {
-			errs = append(errs, fmt.Errorf("severity.%s: unknown hub severity (want critical, high, warning or info)", k))
+			p.Add("severity."+k, "unknown hub severity (want critical, high, warning or info)")
 		} else if !slices.Contains(severities, c.Severity[k]) {
-			errs = append(errs, fmt.Errorf("severity.%s: %q is not a PagerDuty severity (want one of %s)", k, c.Severity[k], strings.Join(severities, ", ")))
+			p.Add("severity."+k, "%q is not a PagerDuty severity (want one of %s)", c.Severity[k], strings.Join(severities, ", "))
 		}
 	}
 	if c.IncidentURL != "" {
-		if err := validURL(c.IncidentURL); err != nil {
-			errs = append(errs, fmt.Errorf("incident_url: %w", err))
-		}
+		p.URL("incident_url", c.IncidentURL)
 	}
-	return errors.Join(errs...)
-}
-
-func validURL(s string) error {
-	if s == "" {
-		return errors.New("required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("must be an http(s) URL")
-	}
-	return nil
-}
-
-// State is what the delivery engine knows when it asks for a sync.
-type State struct {
-	Incident incidenthub.Incident
-	// Alert is the incident's latest alert, if known.
-	Alert *incidenthub.Alert
-	// Remote holds ids stored from earlier syncs: "dedup_key".
-	Remote map[string]string
-	// Last is what the previous successful sync sent: "status", "severity".
-	Last map[string]string
-	// IdempotencyKey identifies this delivery; PagerDuty's dedup_key
-	// already makes events idempotent, so it is unused.
-	IdempotencyKey string
-	// Event is what happened: "incident.opened", "incident.updated", ...
-	Event string
-}
-
-// Remote is the result of a sync: ids to store on the incident, what was
-// synced (the next sync's State.Last), and a link to the remote object.
-type Remote struct {
-	IDs    map[string]string
-	Synced map[string]string
-	URL    string
+	return p.Err()
 }
 
 // Client sends events for one configured PagerDuty service.
@@ -205,6 +148,14 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	return &Client{cfg: cfg, hc: hc}, nil
+}
+
+var _ remote.Syncer = (*Client)(nil)
+
+// Notify sends the events that bring the alert to n's incident (the
+// delivery engine's Notifier), keeping the dedup_key in n.Ref.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	return remote.Notify(ctx, c, n)
 }
 
 // Verify validates the routing key's format. The Events API offers no
@@ -433,7 +384,7 @@ func (c *Client) send(ctx context.Context, action, key string, s State) (string,
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var r response
-	isJSON := jsonContent(resp.Header.Get("Content-Type")) && json.Unmarshal(b, &r) == nil
+	isJSON := remote.IsJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(b, &r) == nil
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := httperr.Body(b)
 		if isJSON && (r.Message != "" || len(r.Errors) > 0) {
@@ -448,9 +399,4 @@ func (c *Client) send(ctx context.Context, action, key string, s State) (string,
 		return "", httperr.Temporary(op, fmt.Sprintf("unexpected answer to HTTP %d: %s", resp.StatusCode, httperr.Redact(httperr.Body(b), secret)))
 	}
 	return r.DedupKey, nil
-}
-
-func jsonContent(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

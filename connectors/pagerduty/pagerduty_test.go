@@ -14,6 +14,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/connectors/pagerduty"
 	"github.com/incidenthub/incidenthub/connectors/pagerduty/pagerdutytest"
+	"github.com/incidenthub/incidenthub/internal/remote"
 )
 
 type classified interface {
@@ -175,7 +176,7 @@ func TestErrors(t *testing.T) {
 		t.Parallel()
 		fake := pagerdutytest.New(t)
 		other := "Zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9"
-		c := newClient(t, fake, func(cfg *pagerduty.Config) { cfg.RoutingKey = pagerduty.Secret(other) })
+		c := newClient(t, fake, func(cfg *pagerduty.Config) { cfg.RoutingKey = remote.Secret(other) })
 		r, err := c.Sync(context.Background(), pagerduty.State{Incident: incident()})
 		require.Error(t, err)
 		var ce classified

@@ -6,14 +6,11 @@
 package servicenow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/httperr"
+	"github.com/incidenthub/incidenthub/internal/remote"
 )
 
 // TablePath is the incident table's path.
@@ -55,31 +53,6 @@ var DefaultLevels = map[string]Level{
 	string(incidenthub.SeverityInfo):     {3, 3},
 }
 
-// Secret is a credential from config: it prints and marshals as "<secret>".
-type Secret string
-
-// Value returns the real text.
-func (s Secret) Value() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<secret>"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// MarshalYAML hides the value.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText hides the value from slog and other text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // Render operations.
 const (
 	OpCreate = "create" // POST body
@@ -89,7 +62,16 @@ const (
 // RenderFunc builds a request body: op is OpCreate or OpUpdate, body the
 // default record fields, which the function may modify and return (the
 // outbound mapping seam).
-type RenderFunc func(op string, s State, body map[string]any) (map[string]any, error)
+type RenderFunc = remote.RenderFunc
+
+// State is what the delivery engine knows when it asks for a sync. Remote
+// holds "sys_id" and "number"; Last holds "status", "severity" and
+// "alert_count". The Table API has no idempotent insert: the record is
+// looked up by correlation_id instead.
+type State = remote.State
+
+// Remote is the result of a sync; its URL is the record's form.
+type Remote = remote.Result
 
 // Config configures one ServiceNow connector.
 type Config struct {
@@ -97,9 +79,9 @@ type Config struct {
 	InstanceURL string `yaml:"instance_url"`
 	// Username and Password for Basic auth, or Token for an OAuth bearer
 	// access token; exactly one of the two.
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
-	Token    Secret `yaml:"token"`
+	Username string        `yaml:"username"`
+	Password remote.Secret `yaml:"password"`
+	Token    remote.Secret `yaml:"token"`
 	// AssignmentGroup is the sys_id of the group.
 	AssignmentGroup string `yaml:"assignment_group"`
 	// CallerID is the caller's sys_id; optional.
@@ -117,7 +99,7 @@ type Config struct {
 	IncidentURL string `yaml:"incident_url"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
@@ -131,89 +113,51 @@ func (c *Config) Defaults() {
 	c.Levels = l
 }
 
-// Validate reports every problem, each naming its key.
+// Validate reports every problem as a *remote.FieldError naming its key.
 func (c Config) Validate() error {
-	var errs []error
-	if err := validURL(c.InstanceURL); err != nil {
-		errs = append(errs, fmt.Errorf("instance_url: %w", err))
-	}
+	var p remote.Problems
+	p.URL("instance_url", c.InstanceURL)
 	basic := c.Username != "" || c.Password != ""
 	switch {
 	case basic && c.Token != "":
-		errs = append(errs, errors.New("token: set either username and password or token, not both"))
+		p.Add("token", "set either username and password or token, not both")
 	case c.Token != "":
 	case c.Username == "":
-		errs = append(errs, errors.New("username: required (or token)"))
+		p.Add("username", "required (or token)")
 	case c.Password == "":
-		errs = append(errs, errors.New("password: required with username"))
+		p.Add("password", "required with username")
 	}
 	if c.AssignmentGroup == "" {
-		errs = append(errs, errors.New("assignment_group: required"))
+		p.Add("assignment_group", "required")
 	}
 	if c.CloseCode == "" {
-		errs = append(errs, errors.New("close_code: required"))
+		p.Add("close_code", "required")
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Levels)) {
 		l := c.Levels[k]
 		if !incidenthub.Severity(k).Valid() {
-			errs = append(errs, fmt.Errorf("levels.%s: unknown hub severity (want critical, high, warning or info)", k))
+			p.Add("levels."+k, "unknown hub severity (want critical, high, warning or info)")
 		}
 		if l.Urgency < 1 || l.Urgency > 3 {
-			errs = append(errs, fmt.Errorf("levels.%s.urgency: must be 1, 2 or 3", k))
+			p.Add("levels."+k+".urgency", "must be 1, 2 or 3")
 		}
 		if l.Impact < 1 || l.Impact > 3 {
-			errs = append(errs, fmt.Errorf("levels.%s.impact: must be 1, 2 or 3", k))
+			p.Add("levels."+k+".impact", "must be 1, 2 or 3")
 		}
 	}
 	if c.IncidentURL != "" {
-		if err := validURL(c.IncidentURL); err != nil {
-			errs = append(errs, fmt.Errorf("incident_url: %w", err))
-		}
+		p.URL("incident_url", c.IncidentURL)
 	}
-	return errors.Join(errs...)
-}
-
-func validURL(s string) error {
-	if s == "" {
-		return errors.New("required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("must be an http(s) URL")
-	}
-	return nil
-}
-
-// State is what the delivery engine knows when it asks for a sync.
-type State struct {
-	Incident incidenthub.Incident
-	// Alert is the incident's latest alert, if known.
-	Alert *incidenthub.Alert
-	// Remote holds ids stored from earlier syncs: "sys_id", "number".
-	Remote map[string]string
-	// Last is what the previous sync sent: "status", "severity",
-	// "alert_count".
-	Last map[string]string
-	// IdempotencyKey identifies this delivery. The Table API has no
-	// idempotent insert; the record is looked up by correlation_id instead.
-	IdempotencyKey string
-	// Event is what happened: "incident.opened", "incident.updated", ...
-	Event string
-}
-
-// Remote is the result of a sync: ids to store on the incident, what was
-// synced (the next sync's State.Last), and the record's URL.
-type Remote struct {
-	IDs    map[string]string
-	Synced map[string]string
-	URL    string
+	return p.Err()
 }
 
 // Client talks to one ServiceNow instance.
 type Client struct {
 	cfg Config
-	hc  *http.Client
+	api *remote.API
 }
+
+var _ remote.Syncer = (*Client)(nil)
 
 // New checks cfg (after Defaults) and returns a client that sends through
 // hc, which the delivery engine supplies.
@@ -225,7 +169,24 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, hc: hc}, nil
+	api := &remote.API{HTTP: hc, BaseURL: cfg.InstanceURL, Message: errorMessage,
+		Secrets: []string{cfg.Password.Value(), cfg.Token.Value()},
+		// A hibernating developer instance answers 200 with an HTML page.
+		NotJSON: "instance hibernating or behind a login page?",
+		Auth: func(r *http.Request) {
+			if cfg.Token != "" {
+				r.Header.Set("Authorization", "Bearer "+cfg.Token.Value())
+			} else {
+				r.SetBasicAuth(cfg.Username, cfg.Password.Value())
+			}
+		}}
+	return &Client{cfg: cfg, api: api}, nil
+}
+
+// Notify syncs the record to n's incident (the delivery engine's Notifier),
+// keeping its sys_id and what was synced in n.Ref.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	return remote.Notify(ctx, c, n)
 }
 
 // Verify checks the credentials by reading at most one incident (GET
@@ -236,7 +197,7 @@ func (c *Client) Verify(ctx context.Context) error {
 	var res struct {
 		Result []map[string]any `json:"result"`
 	}
-	return c.do(ctx, "servicenow: verify", http.MethodGet, TablePath+"?"+q.Encode(), nil, &res)
+	return c.api.Do(ctx, "servicenow: verify", http.MethodGet, TablePath+"?"+q.Encode(), nil, &res)
 }
 
 // CorrelationID is the correlation_id the hub sets: "incidenthub-<id>". The
@@ -254,8 +215,8 @@ func CorrelationID(inc incidenthub.Incident) string {
 // nothing new sends nothing.
 func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 	inc := s.Incident
-	ids := cloneMap(s.Remote)
-	synced := cloneMap(s.Last)
+	ids := remote.CloneMap(s.Remote)
+	synced := remote.CloneMap(s.Last)
 	current := map[string]string{
 		"status":      string(inc.Status),
 		"severity":    string(inc.Severity),
@@ -279,7 +240,7 @@ func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 			if err != nil {
 				return out(), err
 			}
-			if err := c.do(ctx, "servicenow: create incident", http.MethodPost, TablePath+"?"+fieldsQuery(), body, &result{&rec}); err != nil {
+			if err := c.api.Do(ctx, "servicenow: create incident", http.MethodPost, TablePath+"?"+fieldsQuery(), body, &result{&rec}); err != nil {
 				return out(), err
 			}
 			if rec.SysID == "" {
@@ -308,7 +269,7 @@ func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 	}
 	var rec record
 	path := TablePath + "/" + url.PathEscape(ids["sys_id"]) + "?" + fieldsQuery()
-	if err := c.do(ctx, "servicenow: update incident", http.MethodPatch, path, body, &result{&rec}); err != nil {
+	if err := c.api.Do(ctx, "servicenow: update incident", http.MethodPatch, path, body, &result{&rec}); err != nil {
 		return out(), err
 	}
 	maps.Copy(synced, current)
@@ -337,20 +298,13 @@ func (c *Client) find(ctx context.Context, inc incidenthub.Incident) (record, er
 		"sysparm_limit":  {"1"},
 	}
 	var recs []record
-	if err := c.do(ctx, "servicenow: find incident", http.MethodGet, TablePath+"?"+q.Encode(), nil, &result{&recs}); err != nil {
+	if err := c.api.Do(ctx, "servicenow: find incident", http.MethodGet, TablePath+"?"+q.Encode(), nil, &result{&recs}); err != nil {
 		return record{}, err
 	}
 	if len(recs) == 0 {
 		return record{}, nil
 	}
 	return recs[0], nil
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
 }
 
 func changed(last, cur map[string]string) []string {
@@ -501,52 +455,6 @@ func (c *Client) render(op string, s State, body map[string]any) (map[string]any
 	return out, nil
 }
 
-func (c *Client) secrets() []string { return []string{c.cfg.Password.Value(), c.cfg.Token.Value()} }
-
-// do sends one request; out, when non-nil, receives the JSON answer.
-func (c *Client) do(ctx context.Context, op, method, path string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return httperr.Permanent(op, "encode: "+err.Error())
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.cfg.InstanceURL+path, rd)
-	if err != nil {
-		return httperr.Permanent(op, err.Error())
-	}
-	if c.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token.Value())
-	} else {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password.Value())
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return httperr.Transport(op, err, c.secrets()...)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return httperr.FromResponse(op, resp, errorMessage(resp, b), c.secrets()...)
-	}
-	if !isJSON(resp.Header.Get("Content-Type")) {
-		// A hibernating developer instance answers 200 with an HTML page.
-		return httperr.Temporary(op, fmt.Sprintf("unexpected %q answer to HTTP %d (instance hibernating or behind a login page?)", resp.Header.Get("Content-Type"), resp.StatusCode))
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return httperr.Permanent(op, "decode answer: "+err.Error())
-		}
-	}
-	return nil
-}
-
 // errorMessage extracts {"error":{"message","detail"},"status":"failure"}.
 func errorMessage(resp *http.Response, b []byte) string {
 	var e struct {
@@ -555,7 +463,7 @@ func errorMessage(resp *http.Response, b []byte) string {
 			Detail  string `json:"detail"`
 		} `json:"error"`
 	}
-	if !isJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
+	if !remote.IsJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
 		return httperr.Body(b)
 	}
 	msg := e.Error.Message
@@ -563,9 +471,4 @@ func errorMessage(resp *http.Response, b []byte) string {
 		msg += " (" + strings.Join(strings.Fields(d), " ") + ")"
 	}
 	return msg
-}
-
-func isJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

@@ -46,6 +46,17 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	return &Client{api: api, channel: cfg.Channel, publicURL: strings.TrimRight(cfg.PublicURL, "/")}, nil
 }
 
+// Verify checks the token with auth.test, which changes nothing. (Whether
+// the bot may post to the channel shows on the first message: checking it
+// needs scopes beyond chat:write.)
+func (c *Client) Verify(ctx context.Context) error {
+	if _, err := c.api.AuthTestContext(ctx); err != nil {
+		_, err := classify(err)
+		return err
+	}
+	return nil
+}
+
 // Error is a failed Slack call: whether retrying may help, and how long
 // Slack asked us to wait.
 type Error struct {

@@ -164,3 +164,18 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorContains(t, err, "api_url:")
 	_ = http.StatusOK
 }
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New("xoxb-verify-token")
+	defer fake.Close()
+	c, err := slack.New(slack.Config{Token: "xoxb-verify-token", Channel: "C1", APIURL: fake.APIURL()}, http.DefaultClient)
+	require.NoError(t, err)
+	require.NoError(t, c.Verify(context.Background()))
+	require.Empty(t, fake.Calls(), "verify posts nothing")
+	bad, err := slack.New(slack.Config{Token: "xoxb-wrong", Channel: "C1", APIURL: fake.APIURL()}, http.DefaultClient)
+	require.NoError(t, err)
+	err = bad.Verify(context.Background())
+	require.ErrorContains(t, err, "invalid_auth")
+	require.NotContains(t, err.Error(), "xoxb-wrong")
+}

@@ -13,15 +13,12 @@
 package statuspage
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -33,6 +30,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/httperr"
+	"github.com/incidenthub/incidenthub/internal/remote"
 )
 
 // DefaultBaseURL is the Statuspage API.
@@ -79,31 +77,6 @@ var DefaultImpact = map[string]string{
 	string(incidenthub.SeverityInfo):     "none",
 }
 
-// Secret is a credential from config: it prints and marshals as "<secret>".
-type Secret string
-
-// Value returns the real text.
-func (s Secret) Value() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<secret>"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
-
-// MarshalYAML hides the value.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText hides the value from slog and other text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // Render operations.
 const (
 	OpCreate  = "create"  // POST .../incidents, body {"incident": {...}}
@@ -114,7 +87,15 @@ const (
 // RenderFunc builds a request body: op is OpCreate, OpUpdate or OpResolve,
 // body the default {"incident": {...}}, which the function may modify and
 // return (the outbound mapping seam). What it returns is public.
-type RenderFunc func(op string, s State, body map[string]any) (map[string]any, error)
+type RenderFunc = remote.RenderFunc
+
+// State is what the delivery engine knows when it asks for a sync. Its
+// Alert is never published. Remote holds "incident_id" and "shortlink";
+// Last holds the "status" and "severity" last published.
+type State = remote.State
+
+// Remote is the result of a sync; its URL is the incident's shortlink.
+type Remote = remote.Result
 
 // Service is how one hub service appears on the status page.
 type Service struct {
@@ -127,7 +108,7 @@ type Service struct {
 // Config configures one Statuspage connector.
 type Config struct {
 	// APIKey is a Statuspage API key (sent as "Authorization: OAuth <key>").
-	APIKey Secret `yaml:"api_key"`
+	APIKey remote.Secret `yaml:"api_key"`
 	// PageID is the page's id.
 	PageID string `yaml:"page_id"`
 	// BaseURL is DefaultBaseURL unless testing.
@@ -150,7 +131,7 @@ type Config struct {
 	RequestsPerMinute int `yaml:"requests_per_minute"`
 
 	// Render overrides the default bodies.
-	Render RenderFunc `yaml:"-"`
+	Render RenderFunc `yaml:"-" json:"-"`
 }
 
 // Defaults fills unset fields.
@@ -179,102 +160,66 @@ func (c *Config) Defaults() {
 
 var idRe = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
 
-// Validate reports every problem, each naming its key.
+// Validate reports every problem as a *remote.FieldError naming its key.
 func (c Config) Validate() error {
-	var errs []error
+	var p remote.Problems
 	if c.APIKey == "" {
-		errs = append(errs, errors.New("api_key: required"))
+		p.Add("api_key", "required")
 	}
 	switch {
 	case c.PageID == "":
-		errs = append(errs, errors.New("page_id: required"))
+		p.Add("page_id", "required")
 	case !idRe.MatchString(c.PageID):
-		errs = append(errs, fmt.Errorf("page_id: %q is not a Statuspage id", c.PageID))
+		p.Add("page_id", "%q is not a Statuspage id", c.PageID)
 	}
-	if err := validURL(c.BaseURL); err != nil {
-		errs = append(errs, fmt.Errorf("base_url: %w", err))
-	}
+	p.URL("base_url", c.BaseURL)
 	if len(c.Services) == 0 {
-		errs = append(errs, errors.New("services: required: name at least one hub service and its public name and components"))
+		p.Add("services", "required: name at least one hub service and its public name and components")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
 		svc := c.Services[name]
 		if strings.TrimSpace(svc.Name) == "" {
-			errs = append(errs, fmt.Errorf("services.%s.name: required (the public name)", name))
+			p.Add("services."+name+".name", "required (the public name)")
 		}
 		if len(svc.Components) == 0 {
-			errs = append(errs, fmt.Errorf("services.%s.components: required", name))
+			p.Add("services."+name+".components", "required")
 		}
 		for i, id := range svc.Components {
 			if !idRe.MatchString(id) {
-				errs = append(errs, fmt.Errorf("services.%s.components[%d]: %q is not a component id", name, i, id))
+				p.Add(fmt.Sprintf("services.%s.components[%d]", name, i), "%q is not a component id", id)
 			}
 		}
 	}
 	if !slices.Contains(updateStatuses, c.UpdateStatus) {
-		errs = append(errs, fmt.Errorf("update_status: %q is not one of %s", c.UpdateStatus, strings.Join(updateStatuses, ", ")))
+		p.Add("update_status", "%q is not one of %s", c.UpdateStatus, strings.Join(updateStatuses, ", "))
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.ComponentStatus)) {
 		if !incidenthub.Severity(k).Valid() {
-			errs = append(errs, fmt.Errorf("component_status.%s: unknown hub severity", k))
+			p.Add("component_status."+k, "unknown hub severity")
 		} else if v := c.ComponentStatus[k]; !slices.Contains(componentStatuses, v) || v == ComponentOperational {
-			errs = append(errs, fmt.Errorf("component_status.%s: %q is not one of degraded_performance, partial_outage, major_outage", k, v))
+			p.Add("component_status."+k, "%q is not one of degraded_performance, partial_outage, major_outage", v)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Impact)) {
 		if !incidenthub.Severity(k).Valid() {
-			errs = append(errs, fmt.Errorf("impact.%s: unknown hub severity", k))
+			p.Add("impact."+k, "unknown hub severity")
 		} else if !slices.Contains(impacts, c.Impact[k]) {
-			errs = append(errs, fmt.Errorf("impact.%s: %q is not one of %s", k, c.Impact[k], strings.Join(impacts, ", ")))
+			p.Add("impact."+k, "%q is not one of %s", c.Impact[k], strings.Join(impacts, ", "))
 		}
 	}
 	if c.RequestsPerMinute < 0 || c.RequestsPerMinute > 6000 {
-		errs = append(errs, errors.New("requests_per_minute: must be between 1 and 6000"))
+		p.Add("requests_per_minute", "must be between 1 and 6000")
 	}
-	return errors.Join(errs...)
-}
-
-func validURL(s string) error {
-	if s == "" {
-		return errors.New("required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("must be an http(s) URL")
-	}
-	return nil
-}
-
-// State is what the delivery engine knows when it asks for a sync.
-type State struct {
-	Incident incidenthub.Incident
-	// Alert is the incident's latest alert; never published.
-	Alert *incidenthub.Alert
-	// Remote holds ids stored from earlier syncs: "incident_id".
-	Remote map[string]string
-	// Last is what the previous sync published: "status", "severity".
-	Last map[string]string
-	// IdempotencyKey identifies this delivery; Statuspage has no
-	// idempotent create, so it is unused.
-	IdempotencyKey string
-	// Event is what happened: "incident.opened", "incident.updated", ...
-	Event string
-}
-
-// Remote is the result of a sync: ids to store on the incident, what was
-// synced (the next sync's State.Last), and the incident's public shortlink.
-type Remote struct {
-	IDs    map[string]string
-	Synced map[string]string
-	URL    string
+	return p.Err()
 }
 
 // Client talks to one status page.
 type Client struct {
-	cfg     Config
-	hc      *http.Client
-	limiter *rate.Limiter
+	cfg Config
+	api *remote.API
 }
+
+var _ remote.Syncer = (*Client)(nil)
 
 // limiters are shared by every client with the same key and pace, since
 // Statuspage counts requests per key.
@@ -296,7 +241,17 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, hc: hc, limiter: limiterFor(cfg.APIKey.Value(), cfg.RequestsPerMinute)}, nil
+	key := cfg.APIKey.Value()
+	api := &remote.API{HTTP: hc, BaseURL: cfg.BaseURL, Secrets: []string{key}, Message: errorMessage,
+		Wait: limiterFor(key, cfg.RequestsPerMinute).Wait,
+		Auth: func(r *http.Request) { r.Header.Set("Authorization", "OAuth "+key) }}
+	return &Client{cfg: cfg, api: api}, nil
+}
+
+// Notify brings the page to n's incident (the delivery engine's Notifier),
+// keeping the page incident's id and what was published in n.Ref.
+func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool, error) {
+	return remote.Notify(ctx, c, n)
 }
 
 // Verify reads the page (GET /v1/pages/{page_id}) and its components, and
@@ -305,13 +260,13 @@ func (c *Client) Verify(ctx context.Context) error {
 	var page struct {
 		ID string `json:"id"`
 	}
-	if err := c.do(ctx, "statuspage: verify page", http.MethodGet, c.pagePath(), nil, &page); err != nil {
+	if err := c.api.Do(ctx, "statuspage: verify page", http.MethodGet, c.pagePath(), nil, &page); err != nil {
 		return err
 	}
 	var comps []struct {
 		ID string `json:"id"`
 	}
-	if err := c.do(ctx, "statuspage: verify components", http.MethodGet, c.pagePath()+"/components", nil, &comps); err != nil {
+	if err := c.api.Do(ctx, "statuspage: verify components", http.MethodGet, c.pagePath()+"/components", nil, &comps); err != nil {
 		return err
 	}
 	have := map[string]bool{}
@@ -342,8 +297,8 @@ func (c *Client) pagePath() string { return "/v1/pages/" + url.PathEscape(c.cfg.
 // A sync with nothing new sends nothing.
 func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 	inc := s.Incident
-	ids := cloneMap(s.Remote)
-	synced := cloneMap(s.Last)
+	ids := remote.CloneMap(s.Remote)
+	synced := remote.CloneMap(s.Last)
 	out := func() Remote { return Remote{IDs: ids, Synced: synced, URL: ids["shortlink"]} }
 	svc, ok := c.cfg.Services[inc.Service]
 	if !ok {
@@ -361,7 +316,7 @@ func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 			return out(), err
 		}
 		var res incidentResponse
-		if err := c.do(ctx, "statuspage: create incident", http.MethodPost, c.pagePath()+"/incidents", body, &res); err != nil {
+		if err := c.api.Do(ctx, "statuspage: create incident", http.MethodPost, c.pagePath()+"/incidents", body, &res); err != nil {
 			return out(), err
 		}
 		if res.ID == "" {
@@ -386,7 +341,7 @@ func (c *Client) Sync(ctx context.Context, s State) (Remote, error) {
 		return out(), err
 	}
 	var res incidentResponse
-	if err := c.do(ctx, "statuspage: "+op+" incident", http.MethodPatch, c.pagePath()+"/incidents/"+url.PathEscape(ids["incident_id"]), body, &res); err != nil {
+	if err := c.api.Do(ctx, "statuspage: "+op+" incident", http.MethodPatch, c.pagePath()+"/incidents/"+url.PathEscape(ids["incident_id"]), body, &res); err != nil {
 		return out(), err
 	}
 	synced["status"], synced["severity"] = string(inc.Status), string(inc.Severity)
@@ -397,13 +352,6 @@ type incidentResponse struct {
 	ID        string `json:"id"`
 	Status    string `json:"status"`
 	Shortlink string `json:"shortlink"`
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
 }
 
 func (c *Client) components(svc Service, status string) map[string]any {
@@ -516,51 +464,6 @@ func (c *Client) render(op string, s State, body map[string]any) (map[string]any
 	return out, nil
 }
 
-// do waits for the rate limiter, sends one request, and decodes the JSON
-// answer into out when non-nil.
-func (c *Client) do(ctx context.Context, op, method, path string, body any, out any) error {
-	if err := c.limiter.Wait(ctx); err != nil {
-		return httperr.Temporary(op, "rate limiter: "+err.Error())
-	}
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return httperr.Permanent(op, "encode: "+err.Error())
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, rd)
-	if err != nil {
-		return httperr.Permanent(op, err.Error())
-	}
-	req.Header.Set("Authorization", "OAuth "+c.cfg.APIKey.Value())
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	secret := c.cfg.APIKey.Value()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return httperr.Transport(op, err, secret)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return httperr.FromResponse(op, resp, errorMessage(resp, b), secret)
-	}
-	if out == nil {
-		return nil
-	}
-	if !isJSON(resp.Header.Get("Content-Type")) {
-		return httperr.Temporary(op, fmt.Sprintf("unexpected %q answer to HTTP %d", resp.Header.Get("Content-Type"), resp.StatusCode))
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return httperr.Permanent(op, "decode answer: "+err.Error())
-	}
-	return nil
-}
-
 // errorMessage extracts {"error": "..."} or {"error": ["..."]} or
 // {"message": "..."}.
 func errorMessage(resp *http.Response, b []byte) string {
@@ -568,7 +471,7 @@ func errorMessage(resp *http.Response, b []byte) string {
 		Error   json.RawMessage `json:"error"`
 		Message string          `json:"message"`
 	}
-	if !isJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil {
+	if !remote.IsJSON(resp.Header.Get("Content-Type")) || json.Unmarshal(b, &e) != nil {
 		return httperr.Body(b)
 	}
 	var one string
@@ -582,9 +485,4 @@ func errorMessage(resp *http.Response, b []byte) string {
 		return e.Message
 	}
 	return httperr.Body(b)
-}
-
-func isJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

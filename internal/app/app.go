@@ -114,6 +114,12 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	// Now that the connectors exist, give the registry their credential
+	// checks (verify, and the scheduled verification).
+	withVerifiers := func(cfg *config.Config) []registry.Spec { return registrySpecs(cfg, deliv) }
+	if err := hooks.Sync(ctx, withVerifiers(cfg), audit.ActorConfig); err != nil {
+		return err
+	}
 	proc.Notifier = deliv
 	if err := deliv.Start(ctx); err != nil {
 		return fmt.Errorf("start delivery: %w", err)
@@ -140,6 +146,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Rules:        rl.Engine,
 		ConfigStatus: rl.Status,
 		Deliveries:   deliv,
+		Targets:      deliv,
 		Webhooks:     hooks,
 	})
 	if ln == nil {
@@ -183,7 +190,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	rl.OnReload = func(newCfg *config.Config, version, previous string, rerr error) {
-		auditReload(watchCtx, st, hooks, log, newCfg, version, previous, rerr)
+		auditReload(watchCtx, st, hooks, log, newCfg, withVerifiers, version, previous, rerr)
 	}
 	go rl.Watch(watchCtx, hup)
 
@@ -232,6 +239,21 @@ func RegistrySpecs(cfg *config.Config) []registry.Spec {
 	return append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
 }
 
+// registrySpecs is RegistrySpecs with each outbound target's credential
+// check (its connector's Verify) attached.
+func registrySpecs(cfg *config.Config, deliv *delivery.Engine) []registry.Spec {
+	specs := RegistrySpecs(cfg)
+	for i := range specs {
+		if specs[i].Direction != registry.Outbound {
+			continue
+		}
+		if v := deliv.Verifier(specs[i].Name); v != nil {
+			specs[i].Verifier = v
+		}
+	}
+	return specs
+}
+
 // OpenRegistry loads the secret key, checks it can open what the database
 // holds (refusing to start when secrets are stored or rotation is
 // scheduled but no key is configured, unless cfg.Registry.InsecureDevSecrets),
@@ -261,6 +283,7 @@ func openRegistry(ctx context.Context, cfg *config.Config, st *store.Store, gete
 		Store: st, Keys: keys, Log: log, Metrics: metrics,
 		MaxSecretAge:     cfg.Registry.MaxSecretAge.Std(),
 		AuthFailureSpike: cfg.Registry.AuthFailureSpike,
+		VerifyInterval:   cfg.Registry.VerifyEvery(),
 	})
 	specs := RegistrySpecs(cfg)
 	if checkKeys {
@@ -276,7 +299,7 @@ func openRegistry(ctx context.Context, cfg *config.Config, st *store.Store, gete
 
 // auditReload records a reload attempt in the audit trail and, when it was
 // accepted, syncs the registry with the new config's sources and targets.
-func auditReload(ctx context.Context, st *store.Store, hooks *registry.Registry, log *slog.Logger, cfg *config.Config, version, previous string, rerr error) {
+func auditReload(ctx context.Context, st *store.Store, hooks *registry.Registry, log *slog.Logger, cfg *config.Config, specs func(*config.Config) []registry.Spec, version, previous string, rerr error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	e := audit.Entry{Actor: audit.ActorConfig, Action: "config.reload", EntityType: "config",
@@ -285,7 +308,7 @@ func auditReload(ctx context.Context, st *store.Store, hooks *registry.Registry,
 		e.Action, e.After, e.Detail = "config.reload_rejected", nil, rerr.Error()
 	} else {
 		e.Entity = cfg.File
-		if err := hooks.Sync(ctx, RegistrySpecs(cfg), audit.ActorConfig); err != nil {
+		if err := hooks.Sync(ctx, specs(cfg), audit.ActorConfig); err != nil {
 			log.Error("sync registry after reload", "err", err)
 		}
 	}

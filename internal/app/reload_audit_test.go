@@ -33,8 +33,8 @@ func TestReloadIsAuditedAndSyncsRegistry(t *testing.T) {
 		require.NoError(t, err)
 
 		after := parse("sources:\n  - {name: a, kind: generic, auth: {type: none}}\n")
-		auditReload(ctx, st, hooks, log, after, "v2", "v1", nil)
-		auditReload(ctx, st, hooks, log, nil, "", "v2", errors.New("hub.yaml:3:5: sources[0].kind: unknown kind"))
+		auditReload(ctx, st, hooks, log, after, RegistrySpecs, "v2", "v1", nil)
+		auditReload(ctx, st, hooks, log, nil, RegistrySpecs, "", "v2", errors.New("hub.yaml:3:5: sources[0].kind: unknown kind"))
 
 		list, err := hooks.List(ctx, registry.ListFilter{Direction: registry.Inbound})
 		require.NoError(t, err)

@@ -188,3 +188,92 @@ targets:
 	require.NotContains(t, sb.String(), secret)
 	require.NotContains(t, sb.String(), "key-123")
 }
+
+// The jira, servicenow, statuspage and pagerduty blocks are decoded as
+// strictly as the rest: unknown keys, each connector's own validation at
+// its key, blocks on the wrong type, and outbound mapping problems with
+// the mapping file's own position.
+func TestConnectorProblemsGolden(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/bad-connectors.yaml", env(nil))
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/bad-connectors.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+func TestConnectorTargets(t *testing.T) {
+	t.Parallel()
+	secrets := map[string]string{"JIRA": "jira-api-token-secret", "SNOW": "snow-password-secret",
+		"SP": "statuspage-key-secret", "PD": "R0ABCDEF0123456789ABCDEF01234567"}
+	cfg, err := Parse("testdata/c.yaml", []byte(`
+targets:
+  - name: tickets
+    type: jira
+    jira: {base_url: "https://example.atlassian.net", email: hub@example.com, api_token: "${JIRA}", project: OPS}
+    mapping: outbound/jira.yaml
+    vars: {team: sre}
+  - name: snow
+    type: servicenow
+    servicenow: {instance_url: "https://example.service-now.com", username: hub, password: "${SNOW}", assignment_group: g1}
+  - name: status
+    type: statuspage
+    statuspage:
+      api_key: "${SP}"
+      page_id: kctbh9vrtdwd
+      services: {checkout: {name: Checkout, components: [k3vrbyjh4c8x]}}
+  - name: pager
+    type: pagerduty
+    pagerduty: {routing_key: "${PD}"}
+`), env(secrets))
+	require.NoError(t, err)
+	tickets, _ := cfg.Target("tickets")
+	require.Equal(t, "OPS", tickets.Jira.Project)
+	require.Equal(t, "jira-api-token-secret", tickets.Jira.APIToken.Value())
+	require.NotNil(t, tickets.Outbound, "the mapping is loaded, relative to the config file")
+	require.Equal(t, "jira-fields", tickets.Outbound.Name)
+	pager, _ := cfg.Target("pager")
+	require.Equal(t, []string{secrets["PD"]}, pager.SecretValues())
+	snow, _ := cfg.Target("snow")
+	require.Equal(t, []string{secrets["SNOW"]}, snow.SecretValues())
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%v %+v %#v", cfg, cfg, cfg)
+	j, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	sb.Write(j)
+	y, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	sb.Write(y)
+	slog.New(slog.NewJSONHandler(&sb, nil)).Info("cfg", "cfg", cfg)
+	for _, s := range secrets {
+		require.NotContains(t, sb.String(), s)
+	}
+}
+
+// The example outbound mappings for connectors load as target mappings.
+func TestExampleConnectorMappings(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("../../examples/hub.yaml", []byte(`
+targets:
+  - name: tickets
+    type: jira
+    jira: {base_url: "https://example.atlassian.net", email: hub@example.com, api_token: t0k3n, project: OPS}
+    mapping: mappings/outbound/jira-fields.yaml
+    vars: {team: sre}
+  - name: status
+    type: statuspage
+    statuspage: {api_key: k3y, page_id: kctbh9vrtdwd, services: {checkout: {name: Checkout, components: [k3vrbyjh4c8x]}}}
+    mapping: mappings/outbound/statuspage-public.yaml
+    vars: {public_name: Checkout}
+`), env(nil))
+	require.NoError(t, err)
+	for _, tg := range cfg.Targets {
+		require.NotNil(t, tg.Outbound, tg.Name)
+	}
+}

@@ -11,6 +11,7 @@ import (
 const (
 	DefaultRotationOverlap  = 24 * time.Hour
 	DefaultAuthFailureSpike = 20
+	DefaultVerifyInterval   = 24 * time.Hour
 )
 
 // Registry configures the webhook registry: where the key that encrypts
@@ -24,6 +25,10 @@ type Registry struct {
 	// AuthFailureSpike is how many auth failures per source within five
 	// minutes raise an operational event.
 	AuthFailureSpike int `yaml:"auth_failure_spike"`
+	// VerifyInterval is how often the scheduler re-verifies entries that
+	// can be verified (outbound targets' credentials); nil means 24h, 0s
+	// turns it off.
+	VerifyInterval *Duration `yaml:"verify_interval"`
 
 	// InsecureDevSecrets (serve --insecure-dev-secrets) lets the hub store
 	// secrets under a publicly known key when no key is configured.
@@ -36,6 +41,9 @@ func (r *Registry) validate(d *document) {
 	}
 	if r.AuthFailureSpike < 0 {
 		d.at("registry.auth_failure_spike", "must be positive")
+	}
+	if r.VerifyInterval != nil && *r.VerifyInterval < 0 {
+		d.at("registry.verify_interval", "must be positive (0s turns scheduled verification off)")
 	}
 }
 
@@ -107,4 +115,12 @@ func (r Rotation) String() string {
 		return "none"
 	}
 	return fmt.Sprintf("%s, overlap %s", r.Schedule, r.Overlap.Std())
+}
+
+// VerifyEvery returns the scheduled verification interval (0: off).
+func (r Registry) VerifyEvery() time.Duration {
+	if r.VerifyInterval == nil {
+		return DefaultVerifyInterval
+	}
+	return r.VerifyInterval.Std()
 }

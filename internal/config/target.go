@@ -4,22 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/incidenthub/incidenthub/connectors/jira"
+	"github.com/incidenthub/incidenthub/connectors/pagerduty"
+	"github.com/incidenthub/incidenthub/connectors/servicenow"
 	"github.com/incidenthub/incidenthub/connectors/slack"
+	"github.com/incidenthub/incidenthub/connectors/statuspage"
 	"github.com/incidenthub/incidenthub/connectors/webhook"
+	"github.com/incidenthub/incidenthub/internal/remote"
+	"github.com/incidenthub/incidenthub/mappings"
 )
 
 // Target types.
 const (
-	TargetWebhook = "webhook"
-	TargetSlack   = "slack"
+	TargetWebhook    = "webhook"
+	TargetSlack      = "slack"
+	TargetJira       = "jira"
+	TargetServiceNow = "servicenow"
+	TargetStatuspage = "statuspage"
+	TargetPagerDuty  = "pagerduty"
 )
 
 // TargetTypes lists the known target types.
-var TargetTypes = []string{TargetWebhook, TargetSlack}
+var TargetTypes = []string{TargetWebhook, TargetSlack, TargetJira, TargetServiceNow, TargetStatuspage, TargetPagerDuty}
 
 // Delivery defaults.
 const (
@@ -67,6 +78,21 @@ type Target struct {
 	Token   Secret `yaml:"token"`
 	Channel string `yaml:"channel"`
 	APIURL  string `yaml:"api_url"`
+
+	// jira, servicenow, statuspage, pagerduty: the connector's settings,
+	// in a block named after the type.
+	Jira       *jira.Config       `yaml:"jira"`
+	ServiceNow *servicenow.Config `yaml:"servicenow"`
+	Statuspage *statuspage.Config `yaml:"statuspage"`
+	PagerDuty  *pagerduty.Config  `yaml:"pagerduty"`
+
+	// Mapping is an outbound mapping file (relative to the config file)
+	// whose rendering overrides the connector's default body; Vars are
+	// what its expressions see as vars.
+	Mapping string            `yaml:"mapping"`
+	Vars    map[string]string `yaml:"vars"`
+	// Outbound is Mapping, loaded by Parse.
+	Outbound *mappings.Outbound `yaml:"-" json:"-"`
 
 	// every type
 	Timeout Duration `yaml:"timeout"`
@@ -154,6 +180,18 @@ func (t *Target) SecretValues() []string {
 	}
 	if t.Token != "" {
 		out = append(out, t.Token.Value())
+	}
+	if t.Jira != nil {
+		out = append(out, t.Jira.APIToken.Value())
+	}
+	if t.ServiceNow != nil {
+		out = append(out, t.ServiceNow.Password.Value(), t.ServiceNow.Token.Value())
+	}
+	if t.Statuspage != nil {
+		out = append(out, t.Statuspage.APIKey.Value())
+	}
+	if t.PagerDuty != nil {
+		out = append(out, t.PagerDuty.RoutingKey.Value())
 	}
 	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
 }
@@ -246,36 +284,48 @@ func (c *Config) validateTargets(d *document) {
 			}
 		}
 		var err error
+		block := p // connector problems are reported under this key
 		switch t.Type {
 		case TargetWebhook:
 			err = t.WebhookConfig().Validate()
 		case TargetSlack:
 			err = t.SlackConfig(c.Delivery).Validate()
+		case TargetJira, TargetServiceNow, TargetStatuspage, TargetPagerDuty:
+			block = p + "." + t.Type
+			err = t.validateBlock()
 		case "":
 			d.at(p+".type", "required: one of %s", strings.Join(TargetTypes, ", "))
 		default:
 			d.at(p+".type", "unknown target type %q (known: %s)", t.Type, strings.Join(TargetTypes, ", "))
 		}
-		if t.Type == TargetWebhook || t.Type == TargetSlack {
+		if slices.Contains(TargetTypes, t.Type) {
 			only("url", TargetWebhook, t.URL != "")
 			only("secrets", TargetWebhook, len(t.Secrets) > 0)
 			only("headers", TargetWebhook, len(t.Headers) > 0)
 			only("token", TargetSlack, t.Token != "")
 			only("channel", TargetSlack, t.Channel != "")
 			only("api_url", TargetSlack, t.APIURL != "")
+			only("jira", TargetJira, t.Jira != nil)
+			only("servicenow", TargetServiceNow, t.ServiceNow != nil)
+			only("statuspage", TargetStatuspage, t.Statuspage != nil)
+			only("pagerduty", TargetPagerDuty, t.PagerDuty != nil)
 		}
 		for _, e := range unjoin(err) {
 			var we *webhook.FieldError
 			var se *slack.FieldError
+			var re *remote.FieldError
 			switch {
 			case errors.As(e, &we):
 				d.at(p+"."+we.Field, "%s", we.Msg)
 			case errors.As(e, &se):
 				d.at(p+"."+se.Field, "%s", se.Msg)
+			case errors.As(e, &re):
+				d.at(block+"."+re.Field, "%s", re.Msg)
 			default:
-				d.at(p, "%v", e)
+				d.at(block, "%v", e)
 			}
 		}
+		c.loadTargetMapping(d, t, p)
 		if t.UpdateInterval != nil && *t.UpdateInterval < 0 {
 			d.at(p+".update_interval", "must not be negative")
 		}
@@ -307,6 +357,80 @@ func (c *Config) validateTargets(d *document) {
 		}
 		if t.CircuitBreaker.DisableAfter < 0 {
 			d.at(p+".circuit_breaker.disable_after", "must be positive")
+		}
+	}
+}
+
+// validateBlock checks the settings block of a jira, servicenow,
+// statuspage or pagerduty target, after the connector's defaults.
+func (t *Target) validateBlock() error {
+	need := func(set bool) error {
+		if set {
+			return nil
+		}
+		return fmt.Errorf("required for type %s: a %s: block with the connector's settings", t.Type, t.Type)
+	}
+	switch t.Type {
+	case TargetJira:
+		if t.Jira == nil {
+			return need(false)
+		}
+		c := *t.Jira
+		c.Defaults()
+		return c.Validate()
+	case TargetServiceNow:
+		if t.ServiceNow == nil {
+			return need(false)
+		}
+		c := *t.ServiceNow
+		c.Defaults()
+		return c.Validate()
+	case TargetStatuspage:
+		if t.Statuspage == nil {
+			return need(false)
+		}
+		c := *t.Statuspage
+		c.Defaults()
+		return c.Validate()
+	case TargetPagerDuty:
+		if t.PagerDuty == nil {
+			return need(false)
+		}
+		c := *t.PagerDuty
+		c.Defaults()
+		return c.Validate()
+	}
+	return nil
+}
+
+// loadTargetMapping loads t.Mapping into t.Outbound. Problems inside the
+// mapping file carry its own file and line.
+func (c *Config) loadTargetMapping(d *document, t *Target, p string) {
+	if t.Mapping == "" {
+		if len(t.Vars) > 0 {
+			d.at(p+".vars", "applies only with mapping")
+		}
+		return
+	}
+	if t.Type == TargetSlack {
+		d.at(p+".mapping", "not supported for type slack (its messages are Block Kit, built by the hub)")
+		return
+	}
+	path := t.Mapping
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(c.File), path)
+	}
+	o, err := mappings.LoadOutbound(path)
+	if err == nil {
+		t.Outbound = o
+		return
+	}
+	for _, e := range unjoin(err) {
+		var le *mappings.LoadError
+		if errors.As(e, &le) {
+			d.problems = append(d.problems, Problem{File: le.File, Line: le.Line, Column: le.Column, Key: le.Key, Message: le.Message})
+		} else {
+			d.at(p+".mapping", "%v", e)
 		}
 	}
 }

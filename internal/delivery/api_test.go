@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/connectors/slack/slackfake"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 	"github.com/incidenthub/incidenthub/web"
@@ -127,3 +129,24 @@ func TestDeliveriesAPI(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Verifier hands the registry a target's check: Slack's auth.test; a
+// webhook and an unknown target have none.
+func TestEngineVerifier(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		wh := newReceiver(t)
+		sl := slackfake.New(slackToken)
+		defer sl.Close()
+		h := newHub(t, dialect, hubConfig(wh, sl, ""))
+		v := h.eng.Verifier("chat")
+		require.NotNil(t, v)
+		require.NoError(t, v.Verify(context.Background()))
+		require.Nil(t, h.eng.Verifier("ops"))
+		require.Nil(t, h.eng.Verifier("nope"))
+		err := h.eng.Verify(context.Background(), "ops")
+		require.Equal(t, incidenthub.EUNPROCESSABLE, incidenthub.ErrorCode(err))
+		require.Empty(t, sl.Calls(), "verify posts nothing")
+	})
+}

@@ -386,6 +386,47 @@ func (e *Engine) reopen(tx *gorm.DB, ids []int64) error {
 		Updates(map[string]any{"status": incidenthub.DeliveryPending, "window_start": now, "next_attempt_at": now, "updated_at": now}).Error
 }
 
+// Verify checks target name's credentials and settings against its API
+// (connectors.Verifier), without side effects as far as the API allows.
+// An unknown target or one whose type has no check is an
+// *incidenthub.Error; a failed check is returned with the target's
+// secrets removed.
+func (e *Engine) Verify(ctx context.Context, name string) error {
+	t, ok := e.targets[name]
+	if !ok {
+		return incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
+	}
+	v, ok := t.conn.(connectors.Verifier)
+	if !ok {
+		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which has no verify (any request would be a delivery)", name, t.cfg.Type)
+	}
+	if err := v.Verify(ctx); err != nil {
+		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
+	}
+	return nil
+}
+
+// Verifier returns target name's check as a connectors.Verifier (errors
+// redacted, as Verify), or nil when the target is unknown or its type has
+// no check; for the registry's scheduled verification.
+func (e *Engine) Verifier(name string) connectors.Verifier {
+	t, ok := e.targets[name]
+	if !ok {
+		return nil
+	}
+	if _, ok := t.conn.(connectors.Verifier); !ok {
+		return nil
+	}
+	return targetVerifier{e, name}
+}
+
+type targetVerifier struct {
+	e    *Engine
+	name string
+}
+
+func (v targetVerifier) Verify(ctx context.Context) error { return v.e.Verify(ctx, v.name) }
+
 // TargetState returns each target's circuit breaker state: closed, open
 // or disabled.
 func (e *Engine) TargetState() map[string]string {

@@ -55,6 +55,9 @@ func (e *Error) Retryable() bool { return e.retryable }
 // RetryAfter is how long the vendor asked to wait; 0 when it did not say.
 func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
 
+// StatusCode is the HTTP status the vendor answered; 0 when none.
+func (e *Error) StatusCode() int { return e.Status }
+
 // RetryableStatus reports whether a response with this status is worth
 // retrying: 408, 420 (Statuspage's "Enhance Your Calm"), 425, 429 and 5xx
 // except 501 and 505, which a retry cannot fix.
@@ -83,10 +86,13 @@ func FromResponse(op string, resp *http.Response, message string, secrets ...str
 
 // Transport wraps an error from the HTTP client: the request may not have
 // reached the vendor or its answer was lost, so it is retryable — except
-// when the caller's context was cancelled, which is the caller's decision.
-// secrets are removed from the error's text (a URL may carry one).
+// when the caller's context was cancelled, which is the caller's decision,
+// and when the delivery engine's SSRF guard refused the address, which no
+// retry changes. secrets are removed from the error's text (a URL may
+// carry one).
 func Transport(op string, err error, secrets ...string) *Error {
-	retry := !errors.Is(err, context.Canceled)
+	var refused interface{ Refused() bool }
+	retry := !errors.Is(err, context.Canceled) && !(errors.As(err, &refused) && refused.Refused())
 	return &Error{Op: op, Err: redactedError{err: err, text: Redact(err.Error(), secrets...)}, retryable: retry}
 }
 

@@ -39,6 +39,7 @@ func TestFromResponse(t *testing.T) {
 	require.True(t, err.Retryable())
 	require.Equal(t, 7*time.Second, err.RetryAfter())
 	require.Equal(t, "x: send: HTTP 429: slow down, key <redacted>", err.Error())
+	require.Equal(t, 429, err.StatusCode())
 
 	resp = &http.Response{StatusCode: 400, Header: http.Header{}}
 	require.False(t, FromResponse("x", resp, "bad").Retryable())
@@ -55,4 +56,14 @@ func TestTransport(t *testing.T) {
 	err = Transport("x: send", fmt.Errorf("wrap: %w", context.Canceled))
 	require.False(t, err.Retryable())
 	require.True(t, errors.Is(err, context.Canceled))
+
+	// The SSRF guard's refusal is permanent: no retry reaches another address.
+	err = Transport("x: send", fmt.Errorf("dial: %w", refusal{}))
+	require.False(t, err.Retryable())
+	require.Zero(t, err.StatusCode())
 }
+
+type refusal struct{}
+
+func (refusal) Error() string { return "ssrf guard: refusing to connect" }
+func (refusal) Refused() bool { return true }

@@ -159,3 +159,30 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (*incidenthub.Deliver
 	}
 	return &d, atts, nil
 }
+
+// IncidentTargets returns, per target the incident was delivered to (or is
+// being delivered to), the target's ids for it, a link to the remote
+// object and the status of the latest delivery, ordered by target name.
+// Refs hold remote ids only, never secrets.
+func (s *Store) IncidentTargets(ctx context.Context, incidentID int64) ([]incidenthub.TargetSync, error) {
+	db := s.DB.WithContext(ctx)
+	var syncs []DeliverySync
+	if err := db.Where("incident_id = ?", incidentID).Order("target").Find(&syncs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]incidenthub.TargetSync, 0, len(syncs))
+	for _, sy := range syncs {
+		ts := incidenthub.TargetSync{Target: sy.Target, UpdatedAt: sy.UpdatedAt}
+		ts.Refs, ts.URL = incidenthub.RefView(sy.Ref.V)
+		var last Delivery
+		err := db.Where("incident_id = ? AND target = ?", incidentID, sy.Target).Order("id DESC").Take(&last).Error
+		switch {
+		case err == nil:
+			ts.Type, ts.LastStatus = last.TargetType, last.Status
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return nil, err
+		}
+		out = append(out, ts)
+	}
+	return out, nil
+}

@@ -1,7 +1,7 @@
 // Package slackfake is an httptest Slack Web API that checks requests the
 // way Slack does (method, path, token as bearer header or form field, form fields) and answers in
 // Slack's shapes: {"ok":true,…}, {"ok":false,"error":"…"} and 429 with
-// Retry-After. Only chat.postMessage and chat.update are implemented.
+// Retry-After. Only auth.test, chat.postMessage and chat.update are implemented.
 package slackfake
 
 import (
@@ -66,7 +66,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(code string) { reply(map[string]any{"ok": false, "error": code}) }
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
-	if !ok || (method != "chat.postMessage" && method != "chat.update") {
+	if !ok || (method != "chat.postMessage" && method != "chat.update" && method != "auth.test") {
 		w.WriteHeader(http.StatusNotFound)
 		fail("unknown_method")
 		return
@@ -95,6 +95,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	case tok != s.Token:
 		fail("invalid_auth")
+		return
+	}
+	if method == "auth.test" {
+		reply(map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "Example", "user": "incidenthub",
+			"team_id": "T0EXAMPLE", "user_id": "U0HUB", "bot_id": "B0HUB"})
 		return
 	}
 	c := Call{Method: method, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"),
