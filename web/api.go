@@ -24,26 +24,38 @@ func (s *server) listIncidents(c *gin.Context) {
 		return
 	}
 	var err error
-	if f.Limit, err = intParam(c, "limit", 50, 1, 500); err != nil {
+	if f.Limit, f.After, err = pageParams(c, 50, 500); err != nil {
 		s.fail(c, err)
 		return
-	}
-	if v := c.Query("cursor"); v != "" {
-		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After <= 0 {
-			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v))
-			return
-		}
 	}
 	list, next, err := s.Store.ListIncidents(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := incidentList{Incidents: list}
-	if next > 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
+	c.JSON(http.StatusOK, incidentList{Incidents: list, NextCursor: nextCursor(next)})
+}
+
+// pageParams reads limit (def when absent, at most max) and the opaque
+// cursor a previous page returned.
+func pageParams(c *gin.Context, def, max int) (limit int, cursor int64, err error) {
+	if limit, err = intParam(c, "limit", def, 1, max); err != nil {
+		return 0, 0, err
 	}
-	c.JSON(http.StatusOK, out)
+	if v := c.Query("cursor"); v != "" {
+		if cursor, err = strconv.ParseInt(v, 10, 64); err != nil || cursor <= 0 {
+			return 0, 0, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v)
+		}
+	}
+	return limit, cursor, nil
+}
+
+// nextCursor renders a store's next-page id; "" on the last page.
+func nextCursor(next int64) string {
+	if next <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(next, 10)
 }
 
 func intParam(c *gin.Context, name string, def, min, max int) (int, error) {

@@ -38,26 +38,16 @@ func (s *server) listDeliveries(c *gin.Context) {
 			return
 		}
 	}
-	if f.Limit, err = intParam(c, "limit", 50, 1, 500); err != nil {
+	if f.Limit, f.After, err = pageParams(c, 50, 500); err != nil {
 		s.fail(c, err)
 		return
-	}
-	if v := c.Query("cursor"); v != "" {
-		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After <= 0 {
-			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v))
-			return
-		}
 	}
 	list, next, err := s.Store.ListDeliveries(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := deliveryList{Deliveries: list}
-	if next > 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, deliveryList{Deliveries: list, NextCursor: nextCursor(next)})
 }
 
 func deliveryID(c *gin.Context) (int64, error) {

@@ -198,26 +198,15 @@ func (s *server) incidentTimeline(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	limit, err := intParam(c, "limit", 100, 1, 1000)
+	limit, after, err := pageParams(c, 100, 1000)
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	var after int64
-	if v := c.Query("cursor"); v != "" {
-		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after <= 0 {
-			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v))
-			return
-		}
 	}
 	entries, next, err := s.Store.Timeline(c.Request.Context(), id, after, limit)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := timelineList{Timeline: entries}
-	if next > 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, timelineList{Timeline: entries, NextCursor: nextCursor(next)})
 }

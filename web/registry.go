@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -272,15 +271,9 @@ func (s *server) listAudit(c *gin.Context) {
 			}
 		}
 	}
-	if f.Limit, err = intParam(c, "limit", 100, 1, 1000); err != nil {
+	if f.Limit, f.BeforeID, err = pageParams(c, 100, 1000); err != nil {
 		s.fail(c, err)
 		return
-	}
-	if v := c.Query("cursor"); v != "" {
-		if f.BeforeID, err = strconv.ParseInt(v, 10, 64); err != nil || f.BeforeID <= 0 {
-			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "cursor %q is not a cursor returned by this API", v))
-			return
-		}
 	}
 	list, next, err := audit.List(c.Request.Context(), s.Store.DB, f)
 	if err != nil {
@@ -290,9 +283,5 @@ func (s *server) listAudit(c *gin.Context) {
 	if list == nil {
 		list = []audit.Entry{}
 	}
-	out := auditList{Records: list}
-	if next > 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, auditList{Records: list, NextCursor: nextCursor(next)})
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/incidenthub/incidenthub/internal/store"
 )
 
 // Actors that are not API tokens.
@@ -125,27 +127,23 @@ func List(ctx context.Context, db *gorm.DB, f Filter) ([]Entry, int64, error) {
 	if f.BeforeID > 0 {
 		q = q.Where("id < ?", f.BeforeID)
 	}
-	var rows []row
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+	out, next, err := store.Page(q, "id DESC", f.Limit, func(r *row) int64 { return r.ID }, (*row).entry)
+	if err != nil {
 		return nil, 0, fmt.Errorf("list audit records: %w", err)
 	}
-	var next int64
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = rows[len(rows)-1].ID
-	}
-	out := make([]Entry, len(rows))
-	for i, r := range rows {
-		out[i] = Entry{ID: r.ID, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, EntityType: r.EntityType,
-			Entity: r.Entity, Detail: r.Detail}
-		if len(r.Before) > 0 {
-			out[i].Before = json.RawMessage(r.Before)
-		}
-		if len(r.After) > 0 {
-			out[i].After = json.RawMessage(r.After)
-		}
-	}
 	return out, next, nil
+}
+
+func (r *row) entry() Entry {
+	e := Entry{ID: r.ID, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, EntityType: r.EntityType,
+		Entity: r.Entity, Detail: r.Detail}
+	if len(r.Before) > 0 {
+		e.Before = json.RawMessage(r.Before)
+	}
+	if len(r.After) > 0 {
+		e.After = json.RawMessage(r.After)
+	}
+	return e
 }
 
 func escapeLike(s string) string {

@@ -122,20 +122,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]inciden
 	if f.After > 0 {
 		q = q.Where("id < ?", f.After)
 	}
-	var rows []Delivery
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = rows[len(rows)-1].ID
-	}
-	out := make([]incidenthub.Delivery, len(rows))
-	for i := range rows {
-		out[i] = rows[i].Domain()
-	}
-	return out, next, nil
+	return Page(q, "id DESC", f.Limit, func(r *Delivery) int64 { return r.ID }, (*Delivery).Domain)
 }
 
 // GetDelivery returns one delivery and its attempts, oldest first.

@@ -38,20 +38,7 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]incident
 	if f.After > 0 {
 		q = q.Where("id < ?", f.After)
 	}
-	var rows []Incident
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = rows[len(rows)-1].ID
-	}
-	out := make([]incidenthub.Incident, len(rows))
-	for i := range rows {
-		out[i] = rows[i].Domain()
-	}
-	return out, next, nil
+	return Page(q, "id DESC", f.Limit, func(r *Incident) int64 { return r.ID }, (*Incident).Domain)
 }
 
 // GetIncident returns one incident and its member alerts.

@@ -73,22 +73,8 @@ func (s *Store) Timeline(ctx context.Context, incidentID, after int64, limit int
 	if n == 0 {
 		return nil, 0, incidenthub.Errorf(incidenthub.ENOTFOUND, "incident %d not found", incidentID)
 	}
-	var rows []TimelineEntry
-	err := s.DB.WithContext(ctx).Where("incident_id = ? AND id > ?", incidentID, after).
-		Order("id").Limit(limit + 1).Find(&rows).Error
-	if err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[len(rows)-1].ID
-	}
-	out := make([]incidenthub.TimelineEntry, len(rows))
-	for i := range rows {
-		out[i] = rows[i].Domain()
-	}
-	return out, next, nil
+	q := s.DB.WithContext(ctx).Where("incident_id = ? AND id > ?", incidentID, after)
+	return Page(q, "id", limit, func(r *TimelineEntry) int64 { return r.ID }, (*TimelineEntry).Domain)
 }
 
 // OrphanResolve is a resolve for an alert the hub had not seen firing.

@@ -1,0 +1,24 @@
+package store
+
+import "gorm.io/gorm"
+
+// Page runs q (already filtered, including its keyset condition on id) in
+// order, fetching one row more than limit to learn whether another page
+// follows. It converts the rows with conv and returns the next cursor: the
+// last returned row's id, or 0 on the last page.
+func Page[R, D any](q *gorm.DB, order string, limit int, id func(*R) int64, conv func(*R) D) ([]D, int64, error) {
+	var rows []R
+	if err := q.Order(order).Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = id(&rows[len(rows)-1])
+	}
+	out := make([]D, len(rows))
+	for i := range rows {
+		out[i] = conv(&rows[i])
+	}
+	return out, next, nil
+}
