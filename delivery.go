@@ -133,3 +133,17 @@ func RefView(ref map[string]string) (refs map[string]string, url string) {
 	}
 	return refs, url
 }
+
+// Event is an operational event the hub sends to a target outside incident
+// delivery: a registry.verify check or an owner notice such as
+// registry.secret_rotated. A webhook receives Data's fields beside id,
+// type, timestamp and target, signed like a delivery; a chat target
+// receives Text.
+type Event struct {
+	ID     string
+	Type   string
+	Time   time.Time
+	Target string
+	Data   map[string]any
+	Text   string
+}

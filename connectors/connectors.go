@@ -29,6 +29,12 @@ type Verifier interface {
 	Verify(ctx context.Context) error
 }
 
+// EventSender sends an operational event (a registry notice) to the
+// target, outside incident delivery.
+type EventSender interface {
+	SendEvent(ctx context.Context, ev *incidenthub.Event) error
+}
+
 var (
 	_ Notifier = (*webhook.Client)(nil)
 	_ Notifier = (*slack.Client)(nil)
@@ -37,11 +43,15 @@ var (
 	_ Notifier = (*statuspage.Client)(nil)
 	_ Notifier = (*pagerduty.Client)(nil)
 
+	_ Verifier = (*webhook.Client)(nil)
 	_ Verifier = (*slack.Client)(nil)
 	_ Verifier = (*jira.Client)(nil)
 	_ Verifier = (*servicenow.Client)(nil)
 	_ Verifier = (*statuspage.Client)(nil)
 	_ Verifier = (*pagerduty.Client)(nil)
+
+	_ EventSender = (*webhook.Client)(nil)
+	_ EventSender = (*slack.Client)(nil)
 )
 
 // Build returns the connector for target t, sending with hc. A target's

@@ -57,6 +57,19 @@ func (c *Client) Verify(ctx context.Context) error {
 	return nil
 }
 
+// SendEvent posts an operational event's text to the channel as a
+// message of its own (chat.postMessage).
+func (c *Client) SendEvent(ctx context.Context, ev *incidenthub.Event) error {
+	if ev.Text == "" {
+		return fmt.Errorf("%s event: no text to post", ev.Type)
+	}
+	if _, _, err := c.api.PostMessageContext(ctx, c.channel, slackapi.MsgOptionText(ev.Text, false)); err != nil {
+		_, err := classify(err)
+		return fmt.Errorf("%s event: %w", ev.Type, err)
+	}
+	return nil
+}
+
 // Error is a failed Slack call: whether retrying may help, and how long
 // Slack asked us to wait.
 type Error struct {

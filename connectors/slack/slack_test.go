@@ -179,3 +179,24 @@ func TestVerify(t *testing.T) {
 	require.ErrorContains(t, err, "invalid_auth")
 	require.NotContains(t, err.Error(), "xoxb-wrong")
 }
+
+// SendEvent posts the event's text to the target's channel as a new
+// message.
+func TestSendEvent(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(token)
+	t.Cleanup(fake.Close)
+	c := newClient(t, fake)
+	require.NoError(t, c.SendEvent(context.Background(), &incidenthub.Event{ID: "msg_1", Type: "registry.secret_rotated",
+		Text: "secret of am rotated"}))
+	calls := fake.Calls()
+	require.Len(t, calls, 1)
+	require.Equal(t, "chat.postMessage", calls[0].Method)
+	require.Equal(t, "C0INCIDENTS", calls[0].Channel)
+	require.Equal(t, "secret of am rotated", calls[0].Text)
+	require.Empty(t, calls[0].ThreadTS)
+
+	fake.Fail = func(slackfake.Call) (int, string) { return 0, "channel_not_found" }
+	err := c.SendEvent(context.Background(), &incidenthub.Event{Type: "registry.secret_rotated", Text: "x"})
+	require.ErrorContains(t, err, "channel_not_found")
+}

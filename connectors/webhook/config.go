@@ -14,6 +14,8 @@ const SecretPrefix = "whsec_"
 
 // Config is one generic webhook target.
 type Config struct {
+	// Name is the target's name, sent in every event body.
+	Name string
 	// URL receives a POST per change (http or https).
 	URL string
 	// Secrets are whsec_<base64> signing keys. Every one signs each request,

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/incidenthub/incidenthub"
 )
 
@@ -48,6 +50,7 @@ func DefaultBody(n *incidenthub.Notification) ([]byte, error) {
 
 // Client posts notifications to one webhook target.
 type Client struct {
+	name    string
 	url     string
 	keys    [][]byte
 	headers map[string]string
@@ -96,7 +99,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{url: cfg.URL, headers: cfg.Headers, http: hc}
+	c := &Client{name: cfg.Name, url: cfg.URL, headers: cfg.Headers, http: hc}
 	for _, s := range cfg.Secrets {
 		k, _ := decodeSecret(s)
 		c.keys = append(c.keys, k)
@@ -146,6 +149,52 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 	if err != nil {
 		return false, fmt.Errorf("render body: %w", err)
 	}
+	return c.post(ctx, n.ID, body)
+}
+
+// SendEvent posts an operational event, signed like a delivery: the body
+// is ev.Data's fields plus id, type, timestamp and target. Any answer but
+// 2xx is an error.
+func (c *Client) SendEvent(ctx context.Context, ev *incidenthub.Event) error {
+	doc := make(map[string]any, len(ev.Data)+4)
+	for k, v := range ev.Data {
+		doc[k] = v
+	}
+	doc["id"], doc["type"], doc["timestamp"], doc["target"] = ev.ID, ev.Type, ev.Time.UTC(), ev.Target
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("render %s event: %w", ev.Type, err)
+	}
+	if _, err := c.post(ctx, ev.ID, body); err != nil {
+		return fmt.Errorf("%s event: %w", ev.Type, err)
+	}
+	return nil
+}
+
+// EventVerify is the event Verify sends; receivers answer it 2xx and
+// otherwise ignore it.
+const EventVerify = "registry.verify"
+
+// Verify sends a signed registry.verify event, signed with the current
+// secrets (both during a rotation's overlap); a 2xx answer means the
+// receiver is reachable and accepted it.
+func (c *Client) Verify(ctx context.Context) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	return c.SendEvent(ctx, &incidenthub.Event{ID: "msg_" + id.String(), Type: EventVerify, Time: c.now(), Target: c.name})
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// post sends one signed message and classifies the outcome.
+func (c *Client) post(ctx context.Context, id string, body []byte) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("build request: %w", err)
@@ -153,21 +202,18 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	ts := now().Unix()
+	now := c.now()
+	ts := now.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "incidenthub")
-	req.Header.Set("webhook-id", n.ID)
+	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	keys, err := c.signingKeys(ctx)
 	if err != nil {
 		return true, &Error{Retry: true, Err: err} // the registry's store may be back soon
 	}
 	if len(keys) > 0 {
-		req.Header.Set("webhook-signature", Sign(keys, n.ID, ts, body))
+		req.Header.Set("webhook-signature", Sign(keys, id, ts, body))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -182,7 +228,7 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 		return false, nil
 	}
 	retry := Retryable(resp.StatusCode)
-	return retry, &Error{Status: resp.StatusCode, Retry: retry, After: ParseRetryAfter(resp.Header.Get("Retry-After"), now()),
+	return retry, &Error{Status: resp.StatusCode, Retry: retry, After: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 		Err: fmt.Errorf("%s answered %s", c.url, resp.Status)}
 }
 

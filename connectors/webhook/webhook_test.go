@@ -202,3 +202,75 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorContains(t, err, `secrets[0]: must start with "whsec_"`)
 	require.ErrorContains(t, err, "headers.Content-Type: is set by the hub")
 }
+
+// Verify sends a signed registry.verify event: a receiver checking the
+// signature with the Standard Webhooks library and answering 2xx passes;
+// any other answer is the error.
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	wh, err := standardwebhooks.NewWebhook(secretNew)
+	require.NoError(t, err)
+	cases := []struct {
+		name    string
+		secrets []string
+		status  int // what a receiver whose signature check passed answers
+		wantErr string
+	}{
+		{"2xx", []string{secretNew}, http.StatusNoContent, ""},
+		{"server error", []string{secretNew}, http.StatusInternalServerError, "500 Internal Server Error"},
+		{"signed with another secret", []string{secretOld}, http.StatusNoContent, "401 Unauthorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := make(chan received, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- received{r.Header.Clone(), b}
+				if err := wh.Verify(b, r.Header); err != nil {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				w.WriteHeader(tc.status)
+			}))
+			t.Cleanup(srv.Close)
+			c, err := webhook.New(webhook.Config{Name: "ops", URL: srv.URL + "/in", Secrets: tc.secrets}, srv.Client())
+			require.NoError(t, err)
+			err = c.Verify(context.Background())
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.ErrorContains(t, err, "registry.verify")
+			}
+			r := <-got
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(r.body, &body))
+			require.Equal(t, "registry.verify", body["type"])
+			require.Equal(t, "ops", body["target"])
+			require.Equal(t, r.header.Get("webhook-id"), body["id"])
+			require.True(t, strings.HasPrefix(body["id"].(string), "msg_"), "%v", body["id"])
+			_, err = time.Parse(time.RFC3339, body["timestamp"].(string))
+			require.NoError(t, err)
+			require.Len(t, body, 4, "id, type, timestamp, target: %s", r.body)
+		})
+	}
+}
+
+// SendEvent merges the event's data into a signed body beside id, type,
+// timestamp and target.
+func TestSendEvent(t *testing.T) {
+	t.Parallel()
+	srv, got := receiver(t, http.StatusOK, nil)
+	c, err := webhook.New(webhook.Config{Name: "ops", URL: srv.URL, Secrets: []string{secretNew}}, srv.Client())
+	require.NoError(t, err)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, c.SendEvent(context.Background(), &incidenthub.Event{ID: "msg_1", Type: "registry.secret_rotated",
+		Time: at, Target: "ops", Data: map[string]any{"actor": "alice", "entry": map[string]any{"name": "am"}}}))
+	r := <-got
+	wh, err := standardwebhooks.NewWebhook(secretNew)
+	require.NoError(t, err)
+	require.NoError(t, wh.Verify(r.body, r.header))
+	require.JSONEq(t, `{"id":"msg_1","type":"registry.secret_rotated","timestamp":"2026-03-01T12:00:00Z","target":"ops",
+		"actor":"alice","entry":{"name":"am"}}`, string(r.body))
+}

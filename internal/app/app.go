@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -117,6 +118,8 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// Now that the connectors exist, give the registry their credential
 	// checks (verify, and the scheduled verification).
 	withVerifiers := func(cfg *config.Config) []registry.Spec { return registrySpecs(cfg, deliv) }
+	// Owners hear of rotations and revocations through registry.notify_target.
+	hooks.SetNotify(ownerNotices(st, deliv, rl.Config, log))
 	if err := hooks.Sync(ctx, withVerifiers(cfg), audit.ActorConfig); err != nil {
 		return err
 	}
@@ -228,6 +231,45 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		err = nil
 	}
 	return err
+}
+
+// noticeTimeout bounds sending one owner notice and recording its outcome.
+const noticeTimeout = 30 * time.Second
+
+// ownerNotices sends each registry notice to the config's
+// registry.notify_target through the delivery engine (the target's guarded
+// HTTP client). It is best effort and runs after the change's transaction:
+// a failure is logged and audited as registry.notify_failed, and the
+// rotation or revocation stands. The notice never carries the secret.
+func ownerNotices(st *store.Store, deliv *delivery.Engine, current func() *config.Config, log *slog.Logger) func(context.Context, registry.Notice) {
+	return func(ctx context.Context, n registry.Notice) {
+		target := current().Registry.NotifyTarget
+		if target == "" {
+			return
+		}
+		// The caller's request may end first; the notice should not.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+		defer cancel()
+		entity := n.Entry.Direction + "/" + n.Entry.Name
+		rec := audit.Entry{Actor: audit.ActorSystem, Action: "registry.notified", EntityType: "registry", Entity: entity}
+		id, err := uuid.NewV7()
+		if err == nil {
+			ev := n.Event("msg_"+id.String(), time.Now().UTC())
+			rec.Detail = fmt.Sprintf("%s sent to target %s", ev.Type, target)
+			err = deliv.Send(ctx, target, ev)
+		}
+		if err != nil {
+			log.Warn("registry: owner notice failed", "entry", entity, "target", target, "err", err)
+			rec.Action, rec.Detail = "registry.notify_failed", fmt.Sprintf("notice to target %s failed: %v", target, err)
+		} else {
+			log.Info("registry: owner notified", "entry", entity, "target", target)
+		}
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer acancel()
+		if err := audit.Record(st.DB.WithContext(actx), rec); err != nil {
+			log.Error("audit owner notice", "entry", entity, "err", err)
+		}
+	}
 }
 
 // RegistryTick is how often the registry scheduler runs.

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
@@ -71,8 +74,17 @@ targets:
     allow_private_network: true
   - name: hook
     type: webhook
-    url: https://hooks.example.com/x
+    url: %s/ok
+    secrets: [%s]
+    allow_private_network: true
+  - name: badhook
+    type: webhook
+    url: %s/fail
+    allow_private_network: true
 `
+
+// hookSecret signs the e2e webhook targets' events.
+const hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // TestConnectorsEndToEnd runs the hub (app.Serve: real store, processor
 // and delivery engine) against the four vendor fakes: a storm of alerts for
@@ -89,6 +101,25 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		secrets := map[string]string{"JIRA_TOKEN": jiratest.APIToken, "SNOW_PASSWORD": servicenowtest.Password,
 			"STATUSPAGE_KEY": statuspagetest.APIKey, "PD_ROUTING_KEY": pagerdutytest.RoutingKey, "JIRA_WRONG_TOKEN": "wrong-jira-token-5521"}
 		getenv := func(k string) string { return secrets[k] }
+		// The webhook receiver: /ok checks the Standard Webhooks signature
+		// and answers 204; /fail answers 500.
+		swh, err := standardwebhooks.NewWebhook(hookSecret)
+		require.NoError(t, err)
+		var hookEvents atomic.Int32
+		hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if r.URL.Path == "/fail" {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			if err := swh.Verify(b, r.Header); err != nil || !strings.Contains(string(b), `"type":"registry.verify"`) {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			hookEvents.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(hooks.Close)
 
 		dir := t.TempDir()
 		db := fmt.Sprintf("{path: %q}", filepath.Join(dir, "hub.db"))
@@ -100,7 +131,7 @@ func TestConnectorsEndToEnd(t *testing.T) {
 			jf.URL, jiratest.Email, jiratest.Project,
 			sf.URL, servicenowtest.Username,
 			spf.URL, statuspagetest.PageID, statuspagetest.ComponentCheckout,
-			pdf.EnqueueURL(), jf.URL, jiratest.Email, jiratest.Project)), 0o644))
+			pdf.EnqueueURL(), jf.URL, jiratest.Email, jiratest.Project, hooks.URL, hookSecret, hooks.URL)), 0o644))
 		cfg, err := config.Load(file, getenv)
 		require.NoError(t, err)
 
@@ -257,8 +288,23 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		require.False(t, rv.Verification.OK)
 		require.Contains(t, rv.Verification.Error, "HTTP 401")
 		require.NotContains(t, string(body), "wrong-jira-token-5521")
-		code, _ = call(http.MethodPost, "/api/v1/targets/hook/verify", "op-token-7f3a", nil)
-		require.Equal(t, http.StatusUnprocessableEntity, code, "a webhook has no side-effect-free check")
+		// A webhook verifies with a signed registry.verify event (the
+		// scheduler sent one at start too).
+		sent := hookEvents.Load()
+		code, body = call(http.MethodPost, "/api/v1/targets/hook/verify", "op-token-7f3a", nil)
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		require.JSONEq(t, `{"target":"hook","ok":true}`, string(body))
+		require.Equal(t, sent+1, hookEvents.Load(), "the receiver checked the signature of one more registry.verify event")
+		code, body = call(http.MethodPost, "/api/v1/registry/hook/verify?direction=outbound", "op-token-7f3a", nil)
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		require.NoError(t, json.Unmarshal(body, &rv))
+		require.True(t, rv.Verification.OK, "%s", body)
+		require.NotNil(t, rv.Entry.LastVerifiedAt)
+		code, body = call(http.MethodPost, "/api/v1/targets/badhook/verify", "op-token-7f3a", nil)
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		require.NoError(t, json.Unmarshal(body, &vr))
+		require.False(t, vr.OK)
+		require.Contains(t, vr.Error, "500 Internal Server Error")
 		code, _ = call(http.MethodPost, "/api/v1/targets/nope/verify", "op-token-7f3a", nil)
 		require.Equal(t, http.StatusNotFound, code)
 		require.Len(t, jf.Issues(), 1)

@@ -381,6 +381,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		s.RegistryInfo.validate(d, p, a.Type == AuthToken || a.Type == AuthHMAC)
 	}
 	c.Registry.validate(d)
+	c.validateNotifyTarget(d)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -29,6 +29,10 @@ type Registry struct {
 	// can be verified (outbound targets' credentials); nil means 24h, 0s
 	// turns it off.
 	VerifyInterval *Duration `yaml:"verify_interval"`
+	// NotifyTarget names the webhook or slack target that owners'
+	// notices (secret rotated or revoked, with retrieval instructions,
+	// never the secret) are sent to; empty sends none.
+	NotifyTarget string `yaml:"notify_target"`
 
 	// InsecureDevSecrets (serve --insecure-dev-secrets) lets the hub store
 	// secrets under a publicly known key when no key is configured.
@@ -44,6 +48,22 @@ func (r *Registry) validate(d *document) {
 	}
 	if r.VerifyInterval != nil && *r.VerifyInterval < 0 {
 		d.at("registry.verify_interval", "must be positive (0s turns scheduled verification off)")
+	}
+}
+
+// validateNotifyTarget checks registry.notify_target names a configured
+// target that can carry a notice.
+func (c *Config) validateNotifyTarget(d *document) {
+	name := c.Registry.NotifyTarget
+	if name == "" {
+		return
+	}
+	t, ok := c.Target(name)
+	switch {
+	case !ok:
+		d.at("registry.notify_target", "no target named %q (it must name a webhook or slack target under targets)", name)
+	case t.Type != TargetWebhook && t.Type != TargetSlack:
+		d.at("registry.notify_target", "target %q is of type %s; owner notices go to a webhook or slack target", name, t.Type)
 	}
 }
 

@@ -35,6 +35,18 @@ sources:
 	require.Equal(t, DefaultAuthFailureSpike, cfg.Registry.AuthFailureSpike)
 }
 
+func TestRegistryNotifyTarget(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{
+		"{name: owners, type: webhook, url: https://hooks.example.com/owners}",
+		"{name: owners, type: slack, token: xoxb-1, channel: C0OWNERS}",
+	} {
+		cfg, err := Parse("c.yaml", []byte("registry: {notify_target: owners}\ntargets:\n  - "+target+"\n"), env(nil))
+		require.NoError(t, err, target)
+		require.Equal(t, "owners", cfg.Registry.NotifyTarget)
+	}
+}
+
 func TestRegistryProblems(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ name, yaml, want string }{
@@ -46,6 +58,10 @@ func TestRegistryProblems(t *testing.T) {
 			`sources[0].rotation.overlap: needs rotation.schedule`},
 		{"unknown owner key", "sources:\n  - name: a\n    kind: generic\n    auth: {type: none}\n    owner: {team: x}\n",
 			`c.yaml:5:13: sources[0].owner.team: unknown key (known keys: contact, name)`},
+		{"notify target unknown", "registry:\n  notify_target: owners\n",
+			`c.yaml:2:3: registry.notify_target: no target named "owners"`},
+		{"notify target of the wrong type", "registry:\n  notify_target: pd\ntargets:\n  - name: pd\n    type: pagerduty\n    pagerduty: {routing_key: R0123456789abcdef0123456789abcde}\n",
+			`c.yaml:2:3: registry.notify_target: target "pd" is of type pagerduty; owner notices go to a webhook or slack target`},
 		{"negative max age", "registry:\n  max_secret_age: -1h\n", `c.yaml:2:3: registry.max_secret_age: must be positive`},
 	}
 	for _, tc := range cases {

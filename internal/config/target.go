@@ -149,7 +149,7 @@ func (c *Config) Target(name string) (*Target, bool) {
 
 // WebhookConfig is the connector config of a webhook target.
 func (t *Target) WebhookConfig() webhook.Config {
-	c := webhook.Config{URL: t.URL}
+	c := webhook.Config{Name: t.Name, URL: t.URL}
 	for _, s := range t.Secrets {
 		c.Secrets = append(c.Secrets, s.Value())
 	}

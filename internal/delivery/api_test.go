@@ -130,8 +130,9 @@ func TestDeliveriesAPI(t *testing.T) {
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// Verifier hands the registry a target's check: Slack's auth.test; a
-// webhook and an unknown target have none.
+// Verifier hands the registry a target's check: Slack's auth.test, a
+// webhook's signed registry.verify event (which the receiver checks); an
+// unknown target has none.
 func TestEngineVerifier(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -143,10 +144,12 @@ func TestEngineVerifier(t *testing.T) {
 		v := h.eng.Verifier("chat")
 		require.NotNil(t, v)
 		require.NoError(t, v.Verify(context.Background()))
-		require.Nil(t, h.eng.Verifier("ops"))
 		require.Nil(t, h.eng.Verifier("nope"))
-		err := h.eng.Verify(context.Background(), "ops")
-		require.Equal(t, incidenthub.EUNPROCESSABLE, incidenthub.ErrorCode(err))
+		require.Equal(t, incidenthub.ENOTFOUND, incidenthub.ErrorCode(h.eng.Verify(context.Background(), "nope")))
+		v = h.eng.Verifier("ops")
+		require.NotNil(t, v)
+		require.NoError(t, v.Verify(context.Background()))
+		require.Equal(t, []string{"registry.verify"}, wh.types(), "the receiver got a signed registry.verify event")
 		require.Empty(t, sl.Calls(), "verify posts nothing")
 	})
 }

@@ -398,7 +398,7 @@ func (e *Engine) Verify(ctx context.Context, name string) error {
 	}
 	v, ok := t.conn.(connectors.Verifier)
 	if !ok {
-		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which has no verify (any request would be a delivery)", name, t.cfg.Type)
+		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which has no verify", name, t.cfg.Type)
 	}
 	if err := v.Verify(ctx); err != nil {
 		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
@@ -426,6 +426,35 @@ type targetVerifier struct {
 }
 
 func (v targetVerifier) Verify(ctx context.Context) error { return v.e.Verify(ctx, v.name) }
+
+// Send sends an operational event (a registry notice) to target name
+// through its connector: the same guarded HTTP client, timeout and rate
+// limit as deliveries, but no retries and no attempt log (that belongs to
+// incident deliveries); the caller records the outcome. An unknown target
+// or one whose type cannot send events is an *incidenthub.Error; a failed
+// send is returned with the target's secrets removed.
+func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) error {
+	t, ok := e.targets[name]
+	if !ok {
+		return incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
+	}
+	s, ok := t.conn.(connectors.EventSender)
+	if !ok {
+		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which cannot send events", name, t.cfg.Type)
+	}
+	if t.limiter != nil {
+		if err := t.limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("send %s to %s: %w", ev.Type, name, err)
+		}
+	}
+	if ev.Target == "" {
+		ev.Target = name
+	}
+	if err := s.SendEvent(ctx, ev); err != nil {
+		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
+	}
+	return nil
+}
 
 // TargetState returns each target's circuit breaker state: closed, open
 // or disabled.

@@ -16,6 +16,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
 	"github.com/incidenthub/incidenthub/internal/keyring"
@@ -138,5 +139,95 @@ targets:
 		require.NoError(t, err)
 		require.NotNil(t, e.LastSuccessAt, "delivery outcomes reach the registry")
 		require.Equal(t, "platform", e.Owner.Name)
+	})
+}
+
+// A webhook target verifies with a signed registry.verify event carrying
+// the current secrets: both during a rotation's overlap. Send delivers an
+// operational event signed the same way; a receiver's 500 is the error.
+func TestWebhookVerifyAndSendDuringOverlap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		var (
+			status atomic.Int32
+			mu     sync.Mutex
+			got    []signed
+		)
+		status.Store(http.StatusNoContent)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got = append(got, signed{r.Header.Clone(), b})
+			mu.Unlock()
+			w.WriteHeader(int(status.Load()))
+		}))
+		t.Cleanup(srv.Close)
+		last := func() signed {
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, got)
+			return got[len(got)-1]
+		}
+
+		opts := storetest.Options(t, dialect)
+		st, err := store.Open(ctx, opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		require.NoError(t, st.Migrate(ctx))
+		cfg, err := config.Parse("hub.yaml", []byte(fmt.Sprintf(`
+targets:
+  - name: ops
+    type: webhook
+    url: %s/hook
+    secrets: [%s]
+    allow_private_network: true
+    rotation: {schedule: "@monthly", overlap: 1h}
+  - name: tickets
+    type: pagerduty
+    pagerduty: {routing_key: R0123456789abcdef0123456789abcde, url: %s/pd}
+    allow_private_network: true
+`, srv.URL, whSecret, srv.URL)), func(string) string { return "" })
+		require.NoError(t, err)
+		hooks := registry.New(registry.Options{Store: st, Keys: keyring.InsecureDev(), Log: slog.New(slog.DiscardHandler)})
+		require.NoError(t, hooks.Sync(ctx, registry.FromTargets(cfg.Targets), "config"))
+		_, newSecret, err := hooks.Rotate(ctx, "test", registry.Outbound, "ops", nil)
+		require.NoError(t, err)
+		eng, err := delivery.New(ctx, delivery.Options{Store: st, DatabaseURL: opts.URL, Config: cfg,
+			Log: slog.New(slog.DiscardHandler),
+			Secrets: func(ctx context.Context, target string) ([]string, bool, error) {
+				return hooks.Secrets(ctx, registry.Outbound, target)
+			},
+		})
+		require.NoError(t, err)
+		verify := func(secret string, s signed) error {
+			wh, err := standardwebhooks.NewWebhook(secret)
+			require.NoError(t, err)
+			return wh.Verify(s.body, s.header)
+		}
+
+		require.NotNil(t, eng.Verifier("ops"), "webhook targets have a check")
+		require.NoError(t, eng.Verify(ctx, "ops"))
+		v := last()
+		require.Contains(t, string(v.body), `"type":"registry.verify"`)
+		require.Contains(t, string(v.body), `"target":"ops"`)
+		require.Len(t, strings.Fields(v.header.Get("webhook-signature")), 2)
+		require.NoError(t, verify(whSecret, v), "a receiver still on the old secret verifies")
+		require.NoError(t, verify(newSecret, v), "a receiver already on the new secret verifies")
+
+		require.NoError(t, eng.Send(ctx, "ops", &incidenthub.Event{ID: "msg_op1", Type: "registry.secret_rotated",
+			Time: time.Now(), Data: map[string]any{"actor": "test"}}))
+		s := last()
+		require.Equal(t, "msg_op1", s.header.Get("webhook-id"))
+		require.Contains(t, string(s.body), `"target":"ops"`)
+		require.NoError(t, verify(newSecret, s))
+
+		status.Store(http.StatusInternalServerError)
+		require.ErrorContains(t, eng.Verify(ctx, "ops"), "500")
+		require.ErrorContains(t, eng.Send(ctx, "ops", &incidenthub.Event{ID: "msg_op2", Type: "registry.secret_rotated", Time: time.Now()}), "500")
+
+		err = eng.Send(ctx, "tickets", &incidenthub.Event{Type: "registry.secret_rotated"})
+		require.Equal(t, incidenthub.EUNPROCESSABLE, incidenthub.ErrorCode(err), "%v", err)
+		require.Equal(t, incidenthub.ENOTFOUND, incidenthub.ErrorCode(eng.Send(ctx, "nope", &incidenthub.Event{})))
 	})
 }

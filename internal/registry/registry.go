@@ -191,6 +191,44 @@ type Notice struct {
 	Instructions string
 }
 
+// Event types of owner notices.
+const (
+	EventSecretRotated = "registry.secret_rotated"
+	EventSecretRevoked = "registry.secret_revoked"
+)
+
+// Event renders the notice as an operational event for a target: Data
+// (a webhook's body) holds the entry's metadata, the actor and the
+// instructions; Text (a chat message) says the same in a sentence. Neither
+// holds a secret: the notice has none.
+func (n Notice) Event(id string, at time.Time) *incidenthub.Event {
+	typ, verb := EventSecretRotated, "rotated"
+	if n.Action == "registry.revoke" {
+		typ, verb = EventSecretRevoked, "revoked"
+	}
+	e := n.Entry
+	entry := map[string]any{
+		"name": e.Name, "direction": e.Direction, "kind": e.Kind, "owner": e.Owner, "endpoint": e.Endpoint,
+		"auth_method": e.AuthMethod, "secret": e.Secret, "rotation": e.Rotation,
+	}
+	owner := e.Owner.Name
+	if e.Owner.Contact != "" {
+		owner += " (" + e.Owner.Contact + ")"
+	}
+	if owner == "" {
+		owner = "no owner on record"
+	}
+	return &incidenthub.Event{ID: id, Type: typ, Time: at,
+		Data: map[string]any{"entry": entry, "actor": n.Actor, "instructions": n.Instructions},
+		Text: fmt.Sprintf(":key: The secret of %s %s *%s* was %s by %s. Owner: %s. %s",
+			e.Direction, e.Kind, e.Name, verb, n.Actor, owner, n.Instructions)}
+}
+
+// SetNotify sets Options.Notify. Call it before Run and before serving
+// requests (the hub sets it once the delivery engine that sends notices
+// exists, which itself needs the registry).
+func (r *Registry) SetNotify(f func(ctx context.Context, n Notice)) { r.o.Notify = f }
+
 // Registry is the registry over a store.
 type Registry struct {
 	o        Options
