@@ -271,8 +271,14 @@ func (e *Engine) enqueue(tx *gorm.DB, incidentID int64, name string, force bool)
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		return fmt.Errorf("record sync: %w", err)
 	}
+	// Lock the pair's row until this transaction ends: a job that claims
+	// it (clearing job_queued) then waits, and reads the incident only
+	// after this change is committed. Without the lock the job could read
+	// the old state and finish while this change, having seen the job
+	// queued, enqueues nothing: the change would never be delivered.
 	var sync store.DeliverySync
-	if err := tx.Where("incident_id = ? AND target = ?", incidentID, name).Take(&sync).Error; err != nil {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("incident_id = ? AND target = ?", incidentID, name).Take(&sync).Error; err != nil {
 		return fmt.Errorf("load sync: %w", err)
 	}
 	if sync.JobQueued && !force {
