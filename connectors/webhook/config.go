@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ func (c Config) Validate() error {
 	case c.URL == "":
 		add("url", "required for type webhook")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		add("url", "%q must be an absolute http:// or https:// URL", c.URL)
+		add("url", "%s must be an absolute http:// or https:// URL", quotedURL(u, err))
 	case u.User != nil:
 		add("url", "must not carry credentials; use headers")
 	}
@@ -79,4 +80,18 @@ func decodeSecret(s string) ([]byte, error) {
 		return nil, fmt.Errorf("key is %d bytes; want 24 to 64", len(key))
 	}
 	return key, nil
+}
+
+// quotedURL shows a URL in an error without what may be a credential (its
+// query and user info); errors reach the API and the audit trail.
+func quotedURL(u *url.URL, err error) string {
+	if err != nil {
+		return "the value"
+	}
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = "<redacted>"
+	}
+	return strconv.Quote(c.String())
 }

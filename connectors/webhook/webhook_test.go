@@ -201,6 +201,16 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorContains(t, err, "url: must not carry credentials")
 	require.ErrorContains(t, err, `secrets[0]: must start with "whsec_"`)
 	require.ErrorContains(t, err, "headers.Content-Type: is set by the hub")
+
+	// A bad URL is named without its query or user info: config errors
+	// reach the API (last reload error) and the audit trail.
+	err = webhook.Config{URL: "ftp://bob:pw-1@x.example/h?token=tok-s3cret"}.Validate()
+	require.ErrorContains(t, err, `"ftp://x.example/h?<redacted>" must be an absolute`)
+	require.NotContains(t, err.Error(), "tok-s3cret")
+	require.NotContains(t, err.Error(), "pw-1")
+	err = webhook.Config{URL: "http://x.example/%zz?token=tok-s3cret"}.Validate()
+	require.ErrorContains(t, err, "the value must be an absolute")
+	require.NotContains(t, err.Error(), "tok-s3cret")
 }
 
 // Verify sends a signed registry.verify event: a receiver checking the

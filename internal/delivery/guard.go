@@ -32,11 +32,28 @@ func (e *RefusedError) Error() string {
 // Refused marks the error as a refusal, which connectors do not retry.
 func (e *RefusedError) Refused() bool { return true }
 
-var sharedCGNAT = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	sharedCGNAT = netip.MustParsePrefix("100.64.0.0/10")
+	benchmark   = netip.MustParsePrefix("198.18.0.0/15")
+	reserved    = netip.MustParsePrefix("240.0.0.0/4")
+	nat64       = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+)
 
 // restricted names why an address is not public, or "" when it is.
 func restricted(a netip.Addr) string {
 	a = a.Unmap()
+	// IPv6 addresses that carry an IPv4 address (NAT64, 6to4) are judged
+	// by the IPv4 address they reach.
+	if b := a.As16(); nat64.Contains(a) {
+		if why := restricted(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})); why != "" {
+			return why + " (via NAT64)"
+		}
+	} else if sixToFour.Contains(a) {
+		if why := restricted(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})); why != "" {
+			return why + " (via 6to4)"
+		}
+	}
 	switch {
 	case a == netip.MustParseAddr("169.254.169.254") || a == netip.MustParseAddr("fd00:ec2::254"):
 		return "cloud metadata"
@@ -54,6 +71,10 @@ func restricted(a netip.Addr) string {
 		return "shared (carrier-grade NAT)"
 	case a.Is4() && a.As4()[0] == 0:
 		return "this-network"
+	case benchmark.Contains(a):
+		return "benchmarking"
+	case reserved.Contains(a):
+		return "reserved"
 	}
 	return ""
 }

@@ -18,6 +18,9 @@ func TestRestricted(t *testing.T) {
 		"fd00:ec2::254": "cloud metadata", "169.254.1.1": "link-local", "fe80::1": "link-local",
 		"0.0.0.0": "unspecified", "100.64.0.1": "shared (carrier-grade NAT)", "::ffff:10.0.0.1": "private",
 		"8.8.8.8": "", "2606:4700::1111": "",
+		"64:ff9b::a9fe:a9fe": "cloud metadata (via NAT64)", "64:ff9b::a00:1": "private (via NAT64)",
+		"64:ff9b::808:808": "", "2002:c0a8:101::1": "private (via 6to4)", "2002:808:808::1": "",
+		"198.18.0.1": "benchmarking", "240.0.0.1": "reserved", "255.255.255.255": "reserved",
 	} {
 		require.Equal(t, want, restricted(netip.MustParseAddr(addr)), addr)
 	}
