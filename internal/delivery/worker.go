@@ -89,8 +89,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 				}
 			}
 		}
-		if err := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, job.ID).
-			Update("lease_until", e.now().Add(lease)).Error; err != nil {
+		if held, err := w.renew(db, a, job.ID, lease); err != nil || !held {
+			// Not held: this job stalled past its lease and another job
+			// took the pair over; sending too would deliver twice.
 			return err
 		}
 		if wait, err := w.attempt(ctx, db, t, d); err != nil || wait >= 0 {
@@ -128,6 +129,22 @@ func (w *worker) claim(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration
 		wait = min(max(s.LeaseUntil.Sub(now)/4, wait), 5*time.Second)
 	}
 	return wait, nil
+}
+
+// renew extends jobID's lease on the pair before a send and reports
+// whether jobID still holds it.
+func (w *worker) renew(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration) (bool, error) {
+	res := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, jobID).
+		Update("lease_until", w.e.now().Add(lease))
+	if res.Error != nil {
+		return false, fmt.Errorf("renew sync lease: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		w.e.log.Warn("delivery sync lease lost to another job; stopping without sending",
+			"incident_id", a.IncidentID, "target", a.Target, "job_id", jobID)
+		return false, nil
+	}
+	return true, nil
 }
 
 // later marks the pair as having a queued job (this one) and snoozes it.
