@@ -11,6 +11,8 @@ func (s *server) routes() {
 
 	r.POST("/hooks/:source", s.ingest)
 
+	r.GET("/api/v1/openapi.yaml", s.openapi) // no auth: web/openapi.yaml
+
 	api := r.Group("/api/v1", s.authenticate)
 	viewer := api.Group("", s.require(config.RoleViewer))
 	viewer.GET("/incidents", s.listIncidents)
