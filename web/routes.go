@@ -43,7 +43,7 @@ func (s *server) routes() {
 	reg.POST("/:name/revoke", s.require(config.RoleAdmin), s.revokeRegistryEntry)
 	reg.POST("/:name/reveal", s.require(config.RoleAdmin), s.revealRegistryEntry)
 
-	// Incident lifecycle (incident_actions.go).
+	// Incident lifecycle (incident.go).
 	viewer.GET("/incidents/:id/timeline", s.incidentTimeline)
 	operator.POST("/incidents/:id/acknowledge", s.acknowledgeIncident)
 	operator.POST("/incidents/:id/resolve", s.resolveIncident)
