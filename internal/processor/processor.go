@@ -22,6 +22,20 @@ import (
 	"github.com/incidenthub/incidenthub/mappings"
 )
 
+// RetryBackoff is the wait after the n-th failed attempt (1s, 5s, 25s, 2m,
+// …, at most 10m), so a transient failure (a deadlock, a restarting
+// database) does not use up every attempt at once.
+func RetryBackoff(n int) time.Duration {
+	d := time.Second
+	for range n - 1 {
+		d *= 5
+		if d >= 10*time.Minute {
+			return 10 * time.Minute
+		}
+	}
+	return d
+}
+
 // MaxAttempts is how often an event whose processing fails with an internal
 // error is tried before it is marked failed (it can still be replayed).
 const MaxAttempts = 5
@@ -208,7 +222,8 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 // and marks the event failed after MaxAttempts.
 func (p *Processor) recordFailure(ctx context.Context, ev *store.Event, cause error) error {
 	attempts := ev.Attempts + 1
-	updates := map[string]any{"attempts": attempts, "error": cause.Error()}
+	updates := map[string]any{"attempts": attempts, "error": cause.Error(),
+		"retry_at": time.Now().UTC().Add(RetryBackoff(attempts))}
 	if attempts >= MaxAttempts {
 		updates["status"] = store.EventFailed
 	}

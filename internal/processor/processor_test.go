@@ -2,6 +2,7 @@ package processor_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
@@ -92,4 +94,55 @@ func TestRunDrainsBacklog(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 10, n)
 	})
+}
+
+type failingRouter struct{}
+
+func (failingRouter) Route(incidenthub.Alert) (processor.Routing, error) {
+	return processor.Routing{}, errors.New("routing backend unavailable")
+}
+
+// A failed attempt leaves the event pending but backs it off: it is not
+// claimed again before its retry time, so a transient failure does not use
+// up every attempt at once.
+func TestFailedAttemptBacksOff(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		id := insert(t, st, "generic", "../../mappings/testdata/generic/single.json")
+		p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
+		p.Router = failingRouter{}
+
+		did, err := p.ProcessOne(ctx)
+		require.NoError(t, err)
+		require.True(t, did)
+		ev, err := st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, store.EventPending, ev.Status)
+		require.Equal(t, 1, ev.Attempts)
+		require.Contains(t, ev.Error, "routing backend unavailable")
+		require.NotNil(t, ev.RetryAt)
+		require.True(t, ev.RetryAt.After(time.Now().UTC()))
+
+		did, err = p.ProcessOne(ctx)
+		require.NoError(t, err)
+		require.False(t, did, "not claimed again before its retry time")
+
+		require.NoError(t, st.DB.Model(&store.Event{}).Where("id = ?", id).Update("retry_at", time.Now().UTC().Add(-time.Second)).Error)
+		did, err = p.ProcessOne(ctx)
+		require.NoError(t, err)
+		require.True(t, did, "claimed once its retry time has passed")
+		ev, err = st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, 2, ev.Attempts)
+	})
+}
+
+func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, time.Second, processor.RetryBackoff(1))
+	require.Equal(t, 5*time.Second, processor.RetryBackoff(2))
+	require.Equal(t, 25*time.Second, processor.RetryBackoff(3))
+	require.Equal(t, 10*time.Minute, processor.RetryBackoff(9))
 }

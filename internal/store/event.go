@@ -62,7 +62,8 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 func ClaimPendingEvent(tx *gorm.DB) (*Event, error) {
 	var ev Event
 	err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-		Where("status = ?", EventPending).Order("id").Limit(1).Take(&ev).Error
+		Where("status = ? AND (retry_at IS NULL OR retry_at <= ?)", EventPending, time.Now().UTC()).
+		Order("id").Limit(1).Take(&ev).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}

@@ -30,6 +30,8 @@ type Event struct {
 	Attempts    int
 	Alerts      JSON[[]incidenthub.Alert]
 	ProcessedAt *time.Time
+	// RetryAt: a failed attempt is not tried again before this time.
+	RetryAt *time.Time
 }
 
 // Incident is a row of the incidents table.

@@ -77,5 +77,6 @@ func requeue(kind string) map[string]any {
 		"attempts":     0,
 		"alerts":       JSON[[]incidenthub.Alert]{V: nil},
 		"processed_at": nil,
+		"retry_at":     nil,
 	}
 }

@@ -1,0 +1,7 @@
+-- +goose Up
+-- When a failed processing attempt may be tried again: transient failures
+-- back off instead of using up every attempt at once.
+ALTER TABLE events ADD COLUMN retry_at DATETIME;
+
+-- +goose Down
+ALTER TABLE events DROP COLUMN retry_at;
