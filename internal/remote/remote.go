@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/secret"
 )
 
 // State is what the delivery engine knows when it asks for a sync.
@@ -114,31 +115,9 @@ func CloneMap(m map[string]string) map[string]string {
 	return maps.Clone(m)
 }
 
-// Secret is a credential from config: it prints, marshals and logs as
-// "<secret>"; Value returns the real text.
-type Secret string
-
-// Value returns the real text.
-func (s Secret) Value() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "<secret>"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
-
-// MarshalYAML hides the value.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalText hides the value from slog and other text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a credential from config (the same type as config.Secret): it
+// prints, marshals and logs as "<secret>"; Value returns the real text.
+type Secret = secret.Secret
 
 // FieldError is a problem with one config field; Field is its YAML key
 // path within the connector's config (e.g. "services.checkout.name").
