@@ -41,12 +41,6 @@ import (
 // Queue is the River queue sync jobs run on.
 const Queue = "delivery"
 
-// Notifier delivers one notification to a target and reports whether a
-// failure is worth retrying. connectors.Build returns one per target.
-type Notifier interface {
-	Notify(ctx context.Context, n *incidenthub.Notification) (retry bool, err error)
-}
-
 var _ correlation.Notifier = (*Engine)(nil)
 
 // SyncArgs is the River job: bring target up to date with incident.
@@ -91,7 +85,7 @@ type secretUser interface {
 
 type target struct {
 	cfg     config.Target
-	conn    Notifier
+	conn    connectors.Notifier
 	breaker *breaker
 	limiter *rate.Limiter
 }
