@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/incidenthub/incidenthub/internal/problem"
 	"io"
 	"os"
 	"regexp"
@@ -15,28 +16,8 @@ import (
 )
 
 // LoadError is one problem in a mapping file, located by file, line,
-// column and the dotted key path.
-type LoadError struct {
-	File    string
-	Line    int
-	Column  int
-	Key     string
-	Message string
-}
-
-func (e *LoadError) Error() string {
-	loc := e.File
-	switch {
-	case e.Line > 0 && e.Column > 0:
-		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
-	case e.Line > 0:
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	if e.Key != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Message)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Message)
-}
+// column and the dotted key path (the same type as config.Problem).
+type LoadError = problem.Problem
 
 // loader collects every problem of one file rather than stopping at the
 // first, so one run shows them all.
@@ -54,13 +35,7 @@ func (l *loader) at(n *yaml.Node, key, format string, args ...any) {
 }
 
 func (l *loader) err() error {
-	slices.SortStableFunc(l.errs, func(a, b error) int {
-		ea, eb := a.(*LoadError), b.(*LoadError)
-		if ea.Line != eb.Line {
-			return ea.Line - eb.Line
-		}
-		return ea.Column - eb.Column
-	})
+	slices.SortStableFunc(l.errs, func(a, b error) int { return problem.Compare(a, b, l.file) })
 	return errors.Join(l.errs...)
 }
 

@@ -124,7 +124,7 @@ func build(cfg *config.Config, getenv func(string) string, configData []byte) *E
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
-				cfg.ReportError(config.Problem{File: f, Message: err.Error()})
+				cfg.ReportError(&config.Problem{File: f, Message: err.Error()})
 				continue
 			}
 			fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(data))

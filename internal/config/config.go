@@ -4,9 +4,9 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
+	"github.com/incidenthub/incidenthub/internal/problem"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -188,12 +188,7 @@ func ParseWith(file string, data []byte, getenv func(string) string, hook func(*
 	if len(d.problems) > 0 || len(mappingProblems) > 0 {
 		// This file's problems by position, then other files' by file name
 		// and position.
-		slices.SortStableFunc(d.problems, func(a, b error) int {
-			pa, _ := a.(Problem)
-			pb, _ := b.(Problem)
-			return cmp.Or(cmp.Compare(fileRank(pa.File, file), fileRank(pb.File, file)), cmp.Compare(pa.File, pb.File),
-				cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
-		})
+		slices.SortStableFunc(d.problems, func(a, b error) int { return problem.Compare(a, b, file) })
 		// Problems in mapping files follow the config file's own, in file order.
 		return nil, errors.Join(append(d.problems, mappingProblems...)...)
 	}
@@ -250,12 +245,7 @@ func (c *Config) loadMappings(d *document) (problems []error, ok bool) {
 			errs = []error{err}
 		}
 		for _, e := range errs {
-			var le *mappings.LoadError
-			if errors.As(e, &le) {
-				problems = append(problems, Problem{File: le.File, Line: le.Line, Column: le.Column, Key: le.Key, Message: le.Message})
-				continue
-			}
-			problems = append(problems, e)
+			problems = append(problems, e) // mapping files' problems are *Problem already
 		}
 	}
 	for i, p := range c.MappingFiles {
@@ -429,11 +419,4 @@ func (c *Config) ReportError(err error) {
 	if c.doc != nil && err != nil {
 		c.doc.problems = append(c.doc.problems, err)
 	}
-}
-
-func fileRank(f, main string) int {
-	if f == main {
-		return 0
-	}
-	return 1
 }

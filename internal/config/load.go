@@ -2,9 +2,9 @@ package config
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
+	"github.com/incidenthub/incidenthub/internal/problem"
 	"io"
 	"os"
 	"reflect"
@@ -16,29 +16,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Problem is one thing wrong with a config file, located by file, line,
-// column and the dotted key path.
-type Problem struct {
-	File    string
-	Line    int
-	Column  int
-	Key     string
-	Message string
-}
-
-func (p Problem) Error() string {
-	loc := p.File
-	switch {
-	case p.Line > 0 && p.Column > 0:
-		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
-	case p.Line > 0:
-		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	if p.Key != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, p.Key, p.Message)
-	}
-	return fmt.Sprintf("%s: %s", loc, p.Message)
-}
+// Problem is one thing wrong with a config file (or a file it refers to),
+// located by file, line, column and the dotted key path.
+type Problem = problem.Problem
 
 // document is a parsed YAML file with the position of every key path, so
 // semantic validation can point at the line a user has to fix.
@@ -50,7 +30,7 @@ type document struct {
 }
 
 func (d *document) add(node *yaml.Node, key, format string, args ...any) {
-	p := Problem{File: d.file, Key: key, Message: fmt.Sprintf(format, args...)}
+	p := &Problem{File: d.file, Key: key, Message: fmt.Sprintf(format, args...)}
 	if node != nil {
 		p.Line, p.Column = node.Line, node.Column
 	}
@@ -85,7 +65,7 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 			d.parsed = true
 			return d // empty file: all defaults
 		}
-		d.problems = append(d.problems, Problem{File: file, Line: yamlErrLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")})
+		d.problems = append(d.problems, &Problem{File: file, Line: yamlErrLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")})
 		return d
 	}
 	d.parsed = true
@@ -100,10 +80,10 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 			for _, msg := range te.Errors {
 				line := yamlErrLine(errors.New(msg))
 				key, col := d.keyAtLine(line)
-				d.problems = append(d.problems, Problem{File: file, Line: line, Column: col, Key: key, Message: stripLine(msg)})
+				d.problems = append(d.problems, &Problem{File: file, Line: line, Column: col, Key: key, Message: stripLine(msg)})
 			}
 		} else {
-			d.problems = append(d.problems, Problem{File: file, Message: err.Error()})
+			d.problems = append(d.problems, &Problem{File: file, Message: err.Error()})
 		}
 	}
 	return d
@@ -314,9 +294,7 @@ func (d *Document) Position(key string) (line, column int) {
 func (d *Document) Problems() []error {
 	ps := slices.Clone(d.d.problems)
 	slices.SortStableFunc(ps, func(a, b error) int {
-		pa, _ := a.(Problem)
-		pb, _ := b.(Problem)
-		return cmp.Or(cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Column, pb.Column))
+		return problem.Compare(a, b, d.d.file)
 	})
 	return ps
 }

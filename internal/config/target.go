@@ -426,9 +426,9 @@ func (c *Config) loadTargetMapping(d *document, t *Target, p string) {
 		return
 	}
 	for _, e := range unjoin(err) {
-		var le *mappings.LoadError
-		if errors.As(e, &le) {
-			d.problems = append(d.problems, Problem{File: le.File, Line: le.Line, Column: le.Column, Key: le.Key, Message: le.Message})
+		var pr *Problem
+		if errors.As(e, &pr) {
+			d.problems = append(d.problems, pr)
 		} else {
 			d.at(p+".mapping", "%v", e)
 		}
