@@ -36,19 +36,31 @@ func TestLoadQuickstart(t *testing.T) {
 }
 
 // Every problem in a file is reported at once, each with file:line:column
-// and the key path. The golden file is the exact text users see.
+// and the key path; the golden files are the exact text users see:
+//   - bad-many: the config's own keys, types, env references and values;
+//   - bad-targets: targets, including each connector's own validation;
+//   - bad-connectors: the jira, servicenow, statuspage and pagerduty blocks
+//     (unknown keys, blocks on the wrong type, outbound mapping problems at
+//     the mapping file's own position);
+//   - bad-mappings: a mapping file's problems at its own file:line:column,
+//     after the config file's; an unreadable path at its mappings[i] entry.
 func TestProblemsGolden(t *testing.T) {
 	t.Parallel()
-	_, err := Load("testdata/bad-many.yaml", env(nil))
-	require.Error(t, err)
-	got := err.Error() + "\n"
-	golden := "testdata/bad-many.golden"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	for _, name := range []string{"bad-many", "bad-targets", "bad-connectors", "bad-mappings"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load("testdata/"+name+".yaml", env(nil))
+			require.Error(t, err)
+			got := err.Error() + "\n"
+			golden := "testdata/" + name + ".golden"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			require.Equal(t, string(want), got)
+		})
 	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got)
 }
 
 func TestProblems(t *testing.T) {
@@ -128,22 +140,6 @@ func TestLoadMissingFile(t *testing.T) {
 	require.ErrorContains(t, err, "nope.yaml")
 }
 
-// Every target problem is reported at once with file:line:column and the
-// key path, including the connector's own validation.
-func TestTargetProblemsGolden(t *testing.T) {
-	t.Parallel()
-	_, err := Load("testdata/bad-targets.yaml", env(nil))
-	require.Error(t, err)
-	got := err.Error() + "\n"
-	golden := "testdata/bad-targets.golden"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got)
-}
-
 func TestTargets(t *testing.T) {
 	t.Parallel()
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -187,24 +183,6 @@ targets:
 	require.NotContains(t, sb.String(), "xoxb-slack-secret")
 	require.NotContains(t, sb.String(), secret)
 	require.NotContains(t, sb.String(), "key-123")
-}
-
-// The jira, servicenow, statuspage and pagerduty blocks are decoded as
-// strictly as the rest: unknown keys, each connector's own validation at
-// its key, blocks on the wrong type, and outbound mapping problems with
-// the mapping file's own position.
-func TestConnectorProblemsGolden(t *testing.T) {
-	t.Parallel()
-	_, err := Load("testdata/bad-connectors.yaml", env(nil))
-	require.Error(t, err)
-	got := err.Error() + "\n"
-	golden := "testdata/bad-connectors.golden"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got)
 }
 
 func TestConnectorTargets(t *testing.T) {

@@ -1,28 +1,11 @@
 package config
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-// A mapping file's problems are reported with its own file:line:column,
-// after the config file's; an unreadable path at its mappings[i] entry.
-func TestMappingProblemsGolden(t *testing.T) {
-	t.Parallel()
-	_, err := Load("testdata/bad-mappings.yaml", env(nil))
-	require.Error(t, err)
-	got := err.Error() + "\n"
-	golden := "testdata/bad-mappings.golden"
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	require.Equal(t, string(want), got)
-}
 
 func TestMappingsDefineKinds(t *testing.T) {
 	t.Parallel()
