@@ -60,9 +60,10 @@ func TestDeliveriesAPI(t *testing.T) {
 		}
 
 		// The receiver answers 422: not retried, dead at once.
+		// One alert only: a second alert joining would be a further change
+		// (alert count), which may become its own incident.updated delivery
+		// and die too, depending on when the sync runs.
 		h.alert("a", "firing")
-		h.drain()
-		h.alert("x", "firing") // same key: joins, no new delivery
 		h.drain()
 		require.Eventually(t, func() bool { return len(h.deliveries(incidenthub.DeliveryDead)) == 1 }, 10*time.Second, 10*time.Millisecond)
 
@@ -114,7 +115,6 @@ func TestDeliveriesAPI(t *testing.T) {
 		// Bulk: the receiver rejects again; the resolve dies; retry all dead.
 		reject.Store(true)
 		h.alert("a", "resolved")
-		h.alert("x", "resolved")
 		h.drain()
 		require.Eventually(t, func() bool { return len(h.deliveries(incidenthub.DeliveryDead)) == 1 }, 10*time.Second, 10*time.Millisecond)
 		reject.Store(false)
