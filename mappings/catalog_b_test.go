@@ -1,0 +1,68 @@
+package mappings_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/mappings"
+)
+
+// TestCatalogBErrors pins what a payload the catalog-B kinds cannot map is
+// told: the JSON path at fault and, where the sender's setup is the likely
+// cause, what to set.
+func TestCatalogBErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, kind, body, message string }{
+		{"zabbix no event_value", "zabbix", `{"event_id":"1","trigger_name_orig":"x"}`,
+			`event_value: required field "event_value" is missing (set the media type parameter event_value to {EVENT.VALUE})`},
+		{"zabbix bad event_value", "zabbix", `{"event_id":"1","event_value":"2","trigger_name_orig":"x"}`,
+			`event_value: unknown Zabbix event value "2" (want 1 for a problem, 0 for a recovery)`},
+		{"zabbix no event_id", "zabbix", `{"event_value":"1","trigger_name_orig":"x"}`,
+			`event_id: required field "fingerprint" is missing (set the media type parameter event_id to {EVENT.ID})`},
+		{"zabbix no trigger name", "zabbix", `{"event_id":"1","event_value":"1"}`,
+			`trigger_name_orig: required field "alert_type" is missing (set the media type parameter trigger_name_orig to {TRIGGER.NAME.ORIG}; see docs/sources.md#zabbix)`},
+		{"zabbix bad severity", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_nseverity":"9"}`,
+			`$: unknown Zabbix severity "9" in event_nseverity (want 0 to 5)`},
+		{"zabbix tags not parsed", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_tags":"[]"}`,
+			`event_tags: expected an array, got string`},
+		{"zabbix bad timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`,
+			`event_timestamp: invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			alerts, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			require.Nil(t, alerts)
+			var e *incidenthub.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, incidenthub.EUNPROCESSABLE, e.Code)
+			require.Equal(t, tc.message, e.Message)
+		})
+	}
+}
+
+// TestCatalogBDedupKeysDistinct: every golden input of a catalog-B kind is
+// a different delivery (a problem, its updates, its recovery), so no two
+// share a dedup key; a kind whose payloads carry no identity (honeycomb,
+// whose delivery id is a header) has none at all.
+func TestCatalogBDedupKeysDistinct(t *testing.T) {
+	t.Parallel()
+	for _, k := range catalogB {
+		seen := map[string]string{}
+		for _, in := range inputs(t, k.kind) {
+			body, err := os.ReadFile(in)
+			require.NoError(t, err)
+			key := mappings.DedupKey(k.kind, body)
+			if !k.dedup {
+				require.Empty(t, key, in)
+				continue
+			}
+			require.NotEmpty(t, key, in)
+			require.NotContains(t, seen, key, "%s has the dedup key of %s", in, seen[key])
+			seen[key] = in
+		}
+	}
+}
