@@ -30,6 +30,17 @@ func TestCatalogBErrors(t *testing.T) {
 			`event_tags: expected an array, got string`},
 		{"zabbix bad timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`,
 			`event_timestamp: invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`},
+
+		{"opsgenie no action", "opsgenie", `{"alert":{"alertId":"a","message":"m"}}`,
+			`action: required field "action" is missing`},
+		{"opsgenie escalate", "opsgenie", `{"escalationId":"51859f57-7fad-467b-ad79-59acbc69cb6a","integrationName":"Incident Hub","escalationNotify":{"name":"oncall@example.org","id":"64818849-71d6-40ce-87c6-ed5e588702fd","type":"default","entity":"user"},"integrationId":"868be72a-8015-432e-8b23-c1f7f4374baa","escalationName":"payments_escalation","alert":{"alertId":"7ba97e3a-d328-4b5e-8f9a-39e945a3869a"},"escalationTime":0,"action":"Escalate","repeatCount":0}`,
+			`alert.message: required field "message" is missing (Opsgenie's Escalate action sends only alert.alertId; post Create and Close actions)`},
+		{"opsgenie no alertId", "opsgenie", `{"action":"Create","alert":{"message":"m"}}`,
+			`alert.alertId: required field "fingerprint" is missing`},
+		{"opsgenie tags not a list", "opsgenie", `{"action":"Create","alert":{"alertId":"a","message":"m","tags":"x"}}`,
+			`alert.tags: expected an array, got string`},
+		{"opsgenie alert not an object", "opsgenie", `{"action":"Create","alert":"a"}`,
+			`alert: expected an object, got string`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,6 +32,7 @@ var catalogB = []struct {
 	times, dedup bool
 }{
 	{"zabbix", true, true},
+	{"opsgenie", true, true},
 }
 
 // renderStorm renders testdata/<kind>/storm/<state>.json.tmpl with d.
