@@ -41,6 +41,19 @@ func TestCatalogBErrors(t *testing.T) {
 			`alert.tags: expected an array, got string`},
 		{"opsgenie alert not an object", "opsgenie", `{"action":"Create","alert":"a"}`,
 			`alert: expected an object, got string`},
+
+		{"uptime-kuma test notification", "uptime-kuma", `{"heartbeat":null,"monitor":null,"msg":"Uptime Kuma Testing"}`,
+			`monitor.type: required field "monitor_type" is missing`},
+		{"uptime-kuma no heartbeat", "uptime-kuma", `{"monitor":{"id":1,"name":"x","type":"http"},"msg":"Testing"}`,
+			`heartbeat.status: required field "status" is missing (a test notification from Uptime Kuma carries no heartbeat)`},
+		{"uptime-kuma bad status", "uptime-kuma", `{"heartbeat":{"status":5,"time":"2024-05-01 10:00:00.000"},"monitor":{"id":1,"name":"x","type":"http"}}`,
+			`heartbeat.status: unknown heartbeat status "5" (want 0 DOWN, 1 UP, 2 PENDING or 3 MAINTENANCE)`},
+		{"uptime-kuma no monitor id", "uptime-kuma", `{"heartbeat":{"status":0,"time":"2024-05-01 10:00:00.000"},"monitor":{"name":"x","type":"http"}}`,
+			`monitor.id: required field "fingerprint" is missing`},
+		{"uptime-kuma bad time", "uptime-kuma", `{"heartbeat":{"status":0,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`,
+			`heartbeat.time: invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"uptime-kuma tags not a list", "uptime-kuma", `{"heartbeat":{"status":0},"monitor":{"id":1,"name":"x","type":"http","tags":{"a":1}}}`,
+			`monitor.tags: expected an array, got object`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
