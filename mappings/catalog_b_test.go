@@ -54,6 +54,19 @@ func TestCatalogBErrors(t *testing.T) {
 			`heartbeat.time: invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"uptime-kuma tags not a list", "uptime-kuma", `{"heartbeat":{"status":0},"monitor":{"id":1,"name":"x","type":"http","tags":{"a":1}}}`,
 			`monitor.tags: expected an array, got object`},
+
+		{"pingdom no state", "pingdom", `{"check_id":1,"check_type":"HTTP"}`,
+			`current_state: required field "status" is missing`},
+		{"pingdom unknown state", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"UNCONFIRMED_DOWN"}`,
+			`current_state: unknown check state "UNCONFIRMED_DOWN" (want DOWN, UP, FAILING or SUCCESS)`},
+		{"pingdom no check id", "pingdom", `{"check_type":"HTTP","current_state":"DOWN"}`,
+			`check_id: required field "fingerprint" is missing`},
+		{"pingdom no check type", "pingdom", `{"check_id":1,"current_state":"DOWN"}`,
+			`check_type: required field "check_type" is missing`},
+		{"pingdom bad time", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","state_changed_timestamp":"x"}`,
+			`state_changed_timestamp: invalid timestamp "x" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"pingdom tags not a list", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","tags":"a,b"}`,
+			`tags: expected an array, got string`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

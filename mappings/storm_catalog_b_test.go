@@ -34,6 +34,7 @@ var catalogB = []struct {
 	{"zabbix", true, true},
 	{"opsgenie", true, true},
 	{"uptime-kuma", true, true},
+	{"pingdom", true, true},
 }
 
 // renderStorm renders testdata/<kind>/storm/<state>.json.tmpl with d.
