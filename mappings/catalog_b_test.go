@@ -67,6 +67,17 @@ func TestCatalogBErrors(t *testing.T) {
 			`state_changed_timestamp: invalid timestamp "x" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"pingdom tags not a list", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","tags":"a,b"}`,
 			`tags: expected an array, got string`},
+
+		{"honeycomb no status", "honeycomb", `{"id":"a","name":"n"}`,
+			`status: required field "status" is missing`},
+		{"honeycomb unknown status", "honeycomb", `{"id":"a","name":"n","status":"PENDING"}`,
+			`status: unknown trigger status "PENDING" (want TRIGGERED or OK)`},
+		{"honeycomb no id", "honeycomb", `{"name":"n","status":"OK"}`,
+			`id: required field "fingerprint" is missing`},
+		{"honeycomb no name", "honeycomb", `{"id":"a","status":"OK"}`,
+			`name: required field "alert_type" is missing`},
+		{"honeycomb groups not a list", "honeycomb", `{"id":"a","name":"n","status":"OK","result_groups":{"a":1}}`,
+			`result_groups: expected an array, got object`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

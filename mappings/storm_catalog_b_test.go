@@ -35,6 +35,7 @@ var catalogB = []struct {
 	{"opsgenie", true, true},
 	{"uptime-kuma", true, true},
 	{"pingdom", true, true},
+	{"honeycomb", false, false},
 }
 
 // renderStorm renders testdata/<kind>/storm/<state>.json.tmpl with d.
