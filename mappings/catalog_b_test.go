@@ -78,6 +78,19 @@ func TestCatalogBErrors(t *testing.T) {
 			`name: required field "alert_type" is missing`},
 		{"honeycomb groups not a list", "honeycomb", `{"id":"a","name":"n","status":"OK","result_groups":{"a":1}}`,
 			`result_groups: expected an array, got object`},
+
+		{"dynatrace default payload", "dynatrace", `{"ProblemTitle":"x","ImpactedEntity":"y"}`,
+			`State: required field "status" is missing (is the hub's Dynatrace payload configured? see docs/sources.md#dynatrace)`},
+		{"dynatrace placeholder left", "dynatrace", `{"PID":"1","ProblemTitle":"x","State":"{State}"}`,
+			`State: unknown problem state "{State}" (want OPEN or RESOLVED)`},
+		{"dynatrace no PID", "dynatrace", `{"State":"OPEN","ProblemTitle":"x"}`,
+			`PID: required field "fingerprint" is missing`},
+		{"dynatrace no title", "dynatrace", `{"State":"OPEN","PID":"1"}`,
+			`ProblemTitle: required field "alert_type" is missing (is the hub's Dynatrace payload configured? see docs/sources.md#dynatrace)`},
+		{"dynatrace entities quoted", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ImpactedEntities":"HOST"}`,
+			`ImpactedEntities: expected an array, got string`},
+		{"dynatrace bad start", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":"soon"}}`,
+			`ProblemDetailsJSONv2.startTime: "soon" is not a number`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,7 @@ var catalogB = []struct {
 	{"uptime-kuma", true, true},
 	{"pingdom", true, true},
 	{"honeycomb", false, false},
+	{"dynatrace", true, true},
 }
 
 // renderStorm renders testdata/<kind>/storm/<state>.json.tmpl with d.
