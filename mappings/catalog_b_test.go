@@ -91,6 +91,19 @@ func TestCatalogBErrors(t *testing.T) {
 			`ImpactedEntities: expected an array, got string`},
 		{"dynatrace bad start", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":"soon"}}`,
 			`ProblemDetailsJSONv2.startTime: "soon" is not a number`},
+
+		{"elastic no template", "elastic", `{"message":"Document count is 37"}`,
+			`rule_id: required field "rule_id" is missing (is the hub's Kibana body template configured? see docs/sources.md#elastic)`},
+		{"elastic no alert id", "elastic", `{"rule_id":"r","rule_name":"n","action_group":"x"}`,
+			`alert_id: required field "alert_id" is missing`},
+		{"elastic no rule name", "elastic", `{"rule_id":"r","alert_id":"a","action_group":"x"}`,
+			`rule_name: required field "rule_name" is missing`},
+		{"elastic no action group", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n"}`,
+			`action_group: required field "status" is missing`},
+		{"elastic bad date", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","date":"tomorrow"}`,
+			`date: invalid timestamp "tomorrow" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"elastic tags unquoted", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","rule_tags":["a"]}`,
+			`rule_tags: expected a string, got array`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,6 +37,7 @@ var catalogB = []struct {
 	{"pingdom", true, true},
 	{"honeycomb", false, false},
 	{"dynatrace", true, true},
+	{"elastic", true, true},
 }
 
 // renderStorm renders testdata/<kind>/storm/<state>.json.tmpl with d.
