@@ -55,7 +55,7 @@ func goldenPath(input string) string {
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"alertmanager", "datadog", "generic", "grafana"}, mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "datadog", "dynatrace", "elastic", "generic", "grafana", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, mappings.Kinds())
 	for _, k := range mappings.Kinds() {
 		require.True(t, mappings.KnownKind(k), k)
 	}
@@ -157,7 +157,7 @@ func TestNormalizeErrors(t *testing.T) {
 		{"form encoded", "datadog", `id=1&title=x`, incidenthub.EINVALID, "body is not valid JSON: invalid character 'i' looking for beginning of value"},
 
 		// Unknown kind.
-		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, datadog, generic, grafana)`},
+		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, datadog, dynatrace, elastic, generic, grafana, honeycomb, opsgenie, pingdom, uptime-kuma, zabbix)`},
 
 		// Alertmanager.
 		{"am root array", "alertmanager", `[]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},
@@ -198,8 +198,11 @@ func TestNormalizeErrors(t *testing.T) {
 		{"generic no alert_type", "generic", `{"status":"firing"}`, incidenthub.EUNPROCESSABLE, `alert_type: required field "alert_type" is missing`},
 		{"generic batch no alert_type", "generic", `{"alerts":[{"status":"firing","alert_type":"a"},{"status":"resolved"}]}`, incidenthub.EUNPROCESSABLE, `alerts[1].alert_type: required field "alert_type" is missing`},
 		{"generic unknown severity", "generic", `{"status":"firing","alert_type":"a","severity":"disaster"}`, incidenthub.EUNPROCESSABLE, `severity: unknown severity "disaster" (want critical, high, warning or info)`},
-		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, incidenthub.EUNPROCESSABLE, `starts_at: invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
-		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","ends_at":"2024-13-01T00:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].ends_at: invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
+		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, incidenthub.EUNPROCESSABLE, `starts_at: invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"generic bad timestamp", "generic", `{"status":"firing","alert_type":"a","timestamp":"soon"}`, incidenthub.EUNPROCESSABLE, `$: starts_at: expression result: invalid timestamp "soon" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"generic resolved bad @timestamp", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","@timestamp":"2024-05-01T25:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0]: ends_at: expression result: invalid timestamp "2024-05-01T25:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		{"generic timestamp not a time", "generic", `{"status":"firing","alert_type":"a","time":{"unix":1}}`, incidenthub.EUNPROCESSABLE, `time: expected a string, got object`},
+		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","ends_at":"2024-13-01T00:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].ends_at: invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"generic labels not object", "generic", `{"status":"firing","alert_type":"a","labels":"team=data"}`, incidenthub.EUNPROCESSABLE, "labels: expected an object, got string"},
 		{"generic alerts empty", "generic", `{"alerts":[]}`, incidenthub.EUNPROCESSABLE, "alerts: list of alerts is empty"},
 		{"generic root array", "generic", `[{"status":"firing","alert_type":"a"}]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},

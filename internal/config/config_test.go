@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/incidenthub/incidenthub/mappings"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -27,7 +29,15 @@ func TestLoadQuickstart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	require.Equal(t, "incidenthub.db", cfg.Database.Path)
-	require.Len(t, cfg.Sources, 4)
+	// One source per built-in kind.
+	kinds := map[string]bool{}
+	for _, s := range cfg.Sources {
+		kinds[s.Kind] = true
+	}
+	require.Len(t, cfg.Sources, len(mappings.Kinds()))
+	for _, k := range mappings.Kinds() {
+		require.True(t, kinds[k], "the quickstart has no source of kind %s", k)
+	}
 	src, ok := cfg.Source("datadog")
 	require.True(t, ok)
 	require.Equal(t, "s3cr3t-token", src.Auth.Token.Value())
