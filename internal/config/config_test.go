@@ -27,7 +27,7 @@ func TestLoadQuickstart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	require.Equal(t, "incidenthub.db", cfg.Database.Path)
-	require.Len(t, cfg.Sources, 4)
+	require.Len(t, cfg.Sources, 5)
 	src, ok := cfg.Source("datadog")
 	require.True(t, ok)
 	require.Equal(t, "s3cr3t-token", src.Auth.Token.Value())
