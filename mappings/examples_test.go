@@ -1,10 +1,8 @@
 package mappings_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,12 +21,12 @@ func exampleSet(t testing.TB) *mappings.Set {
 }
 
 // TestExampleMappingsGolden maps testdata/<kind>/*.json of every example
-// mapping (a homegrown monitor, Amazon SNS + CloudWatch) against golden
-// files, like the built-in kinds.
+// mapping (a homegrown monitor) against golden files, like the built-in
+// kinds.
 func TestExampleMappingsGolden(t *testing.T) {
 	set := exampleSet(t)
-	require.Equal(t, []string{"alertmanager", "datadog", "dynatrace", "elastic", "generic", "grafana", "homegrown", "honeycomb", "opsgenie", "pingdom", "sns-cloudwatch", "uptime-kuma", "zabbix"}, set.Kinds())
-	for _, kind := range []string{"homegrown", "sns-cloudwatch"} {
+	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "datadog", "dynatrace", "elastic", "generic", "grafana", "homegrown", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, set.Kinds())
+	for _, kind := range []string{"homegrown"} {
 		runGolden(t, set, kind)
 	}
 }
@@ -40,11 +38,6 @@ func TestExampleMappingsErrors(t *testing.T) {
 		{"homegrown", `{"state":"CRIT"}`, `check.name: required field "check" is missing`},
 		{"homegrown", `{"check":{"name":"x"},"state":"MELTING"}`, `state: unknown check state "MELTING" (want OK, WARN, CRIT or UNKNOWN)`},
 		{"homegrown", `{"check":{"name":"x"},"state":"OK","ts":"noon"}`, `ts: invalid timestamp "noon" (want epoch seconds, e.g. 1406662672)`},
-		{"sns-cloudwatch", `{"Type":"SubscriptionConfirmation","Message":"You have chosen to subscribe to the topic"}`,
-			"Message: value is not valid JSON: invalid character 'Y' looking for beginning of value"},
-		{"sns-cloudwatch", `{"Type":"Notification"}`, "Message: required alert document is missing"},
-		{"sns-cloudwatch", `{"Message":"{\"NewStateValue\":\"ALARM\"}"}`, `Message.AlarmName: required field "name" is missing`},
-		{"sns-cloudwatch", `{"Message":"[1]"}`, "Message: expected an object, got array"},
 	}
 	for _, tc := range cases {
 		_, err := set.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
@@ -53,17 +46,4 @@ func TestExampleMappingsErrors(t *testing.T) {
 		require.Equal(t, incidenthub.EUNPROCESSABLE, e.Code)
 		require.Equal(t, tc.message, e.Message)
 	}
-}
-
-// TestSNSDedupAndTimes: the SNS MessageId identifies a delivery, and
-// CloudWatch's "+0000" times are read.
-func TestSNSDedupAndTimes(t *testing.T) {
-	t.Parallel()
-	set := exampleSet(t)
-	body, err := os.ReadFile(filepath.Join("testdata", "sns-cloudwatch", "alarm.json"))
-	require.NoError(t, err)
-	require.Equal(t, "5c2f9d3e-1a7b-5e4c-9f0d-3b2a1c0d9e8f", set.DedupKey("sns-cloudwatch", body))
-	alerts, err := set.Normalize("sns-cloudwatch", "aws", body, receivedAt)
-	require.NoError(t, err)
-	require.Equal(t, time.Date(2024, 5, 1, 10, 0, 12, 345e6, time.UTC), alerts[0].StartsAt)
 }

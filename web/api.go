@@ -122,6 +122,7 @@ type eventView struct {
 	Body        json.RawMessage     `json:"body"`
 	Status      string              `json:"status"`
 	Error       string              `json:"error,omitempty"`
+	Note        string              `json:"note,omitempty"`
 	Attempts    int                 `json:"attempts"`
 	Alerts      []incidenthub.Alert `json:"alerts"`
 	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
@@ -145,6 +146,6 @@ func (s *server) getEvent(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"event": eventView{
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
-		Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
+		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
 	}})
 }

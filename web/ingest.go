@@ -21,7 +21,9 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/internal/verify"
 	"github.com/incidenthub/incidenthub/mappings"
 )
 
@@ -91,16 +93,30 @@ func (s *server) accept(c *gin.Context, name string) error {
 	if err := checkJSON(body); err != nil {
 		return err
 	}
+	received := time.Now().UTC()
+	var verified verify.Result
+	if src.Auth.Type == config.AuthSNS {
+		// Amazon's signature on the message (internal/sns).
+		if verified, err = s.SNS.Verify(c.Request.Context(), verify.Request{Header: c.Request.Header,
+			Query: c.Request.URL.Query(), Body: body, Now: received}, secrets); err != nil {
+			return err
+		}
+	}
+	if src.SNS != nil {
+		if err := sns.CheckTopic(body, src.SNS.TopicARNs); err != nil {
+			return err
+		}
+	}
 	ev := &store.Event{
 		Source:      src.Name,
 		Kind:        src.Kind,
-		ReceivedAt:  time.Now().UTC(),
+		ReceivedAt:  received,
 		RemoteAddr:  c.ClientIP(),
 		ContentType: c.GetHeader("Content-Type"),
 		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth)},
 		Body:        body,
 	}
-	if key := dedupKey(c.Request, src, s.Config().Mappings, body); key != "" {
+	if key := dedupKey(c.Request, src, s.Config().Mappings, body, verified.DedupKey); key != "" {
 		ev.DedupKey = &key
 	}
 	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
@@ -156,7 +172,7 @@ func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]strin
 	if src.Auth.Type == config.AuthHMAC {
 		initial = src.Auth.Secret.Value()
 	}
-	if s.Webhooks == nil || src.Auth.Type == config.AuthNone {
+	if s.Webhooks == nil || config.Secretless(src.Auth.Type) {
 		return []string{initial}, nil
 	}
 	secrets, rotated, err := s.Webhooks.Secrets(ctx, registry.Inbound, src.Name)
@@ -265,11 +281,16 @@ func checkJSON(body []byte) error {
 	return incidenthub.Errorf(incidenthub.EINVALID, "body is not valid JSON")
 }
 
-func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte) string {
+// dedupKey is the event's dedup key: the source's idempotency header, else
+// the one its verifier learned (SNS's MessageId), else the mapping's.
+func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte, verified string) string {
 	if src.IdempotencyHeader != "" {
 		if v := r.Header.Get(src.IdempotencyHeader); v != "" {
 			return "header:" + v
 		}
+	}
+	if verified != "" {
+		return verified
 	}
 	return set.DedupKey(src.Kind, body) // a nil set is the built-in one
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/internal/verify"
 	"github.com/incidenthub/incidenthub/rules"
 )
 
@@ -49,6 +51,9 @@ type Deps struct {
 	// Webhooks is the webhook registry: rotated inbound secrets, auth
 	// failure tracking, and the /api/v1/registry routes (nil: not running).
 	Webhooks *registry.Registry
+	// SNS verifies Amazon SNS signatures (auth type sns); nil is the
+	// production verifier. Keep one: it caches signing certificates.
+	SNS verify.Verifier
 }
 
 type server struct {
@@ -67,6 +72,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
+	}
+	if d.SNS == nil {
+		d.SNS = sns.NewVerifier(sns.Options{})
 	}
 	s := &server{Deps: d, engine: gin.New()}
 	s.inbound = prometheus.NewCounterVec(prometheus.CounterOpts{

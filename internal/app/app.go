@@ -95,6 +95,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
 	proc.Router = rl
 	proc.Mappings = func() *mappings.Set { return rl.Config().Mappings }
+	proc.SNS = SNSSubscriptions(func() *config.Config { return rl.Config() })
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}

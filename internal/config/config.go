@@ -120,6 +120,8 @@ type Source struct {
 	// the default correlation key for this source's alerts (compiled by the
 	// rules package).
 	CorrelationKey string `yaml:"correlation_key"`
+	// SNS: Amazon SNS subscription handling (sns.go).
+	SNS *SNS `yaml:"sns"`
 	// RegistryInfo: owner, description, events, expected_interval, rotation.
 	RegistryInfo `yaml:",inline"`
 
@@ -363,11 +365,13 @@ func (c *Config) validate(d *document, checkKinds bool) {
 			if a.Encoding != "hex" && a.Encoding != "base64" {
 				d.at(ap+".encoding", "must be hex or base64 (got %q)", a.Encoding)
 			}
+		case AuthSNS:
 		case "":
-			d.at(ap+".type", "required: one of none, token, hmac (use none only behind another authenticating proxy)")
+			d.at(ap+".type", "required: one of none, token, hmac, sns (use none only behind another authenticating proxy)")
 		default:
-			d.at(ap+".type", "must be one of none, token, hmac (got %q)", a.Type)
+			d.at(ap+".type", "must be one of none, token, hmac, sns (got %q)", a.Type)
 		}
+		s.validateSNS(d, p)
 		s.RegistryInfo.validate(d, p, a.Type == AuthToken || a.Type == AuthHMAC)
 	}
 	c.Registry.validate(d)

@@ -10,7 +10,7 @@ import (
 func TestMappingsDefineKinds(t *testing.T) {
 	t.Parallel()
 	_, err := Load("testdata/good-mappings.yaml", env(nil))
-	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, checks, datadog, dynatrace, elastic, generic, grafana, honeycomb, opsgenie, pingdom, uptime-kuma, zabbix)`)
+	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, amazon-sns-cloudwatch, checks, datadog, dynatrace, elastic, generic, grafana, honeycomb, opsgenie, pingdom, uptime-kuma, zabbix)`)
 
 	cfg, err := Parse("testdata/ok.yaml", []byte("mappings: [mappings/good.yaml]\nsources: [{name: c, kind: checks, auth: {type: none}}]\n"), env(nil))
 	require.NoError(t, err)
@@ -21,7 +21,7 @@ func TestMappingsDefineKinds(t *testing.T) {
 
 	none, err := Parse("c.yaml", []byte("sources: []\n"), env(nil))
 	require.NoError(t, err)
-	require.Equal(t, []string{"alertmanager", "datadog", "dynatrace", "elastic", "generic", "grafana", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, none.Mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "datadog", "dynatrace", "elastic", "generic", "grafana", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, none.Mappings.Kinds())
 }
 
 func TestLoadCustomSourcesExample(t *testing.T) {
@@ -29,8 +29,7 @@ func TestLoadCustomSourcesExample(t *testing.T) {
 	cfg, err := Load("../../examples/custom-sources.yaml", env(map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "t0k"}))
 	require.NoError(t, err)
 	require.True(t, cfg.Mappings.Known("homegrown"))
-	require.True(t, cfg.Mappings.Known("sns-cloudwatch"))
-	src, ok := cfg.Source("aws")
+	src, ok := cfg.Source("checks")
 	require.True(t, ok)
-	require.Equal(t, "sns-cloudwatch", src.Kind)
+	require.Equal(t, "homegrown", src.Kind)
 }

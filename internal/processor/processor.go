@@ -18,6 +18,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
 )
@@ -75,6 +76,9 @@ type Processor struct {
 	Mappings func() *mappings.Set
 	// Policy tunes correlation; nil means correlation.DefaultPolicy().
 	Policy *correlation.Policy
+	// SNS handles Amazon SNS subscription messages before mapping (sns.go);
+	// nil maps every event.
+	SNS *sns.Subscriptions
 
 	store   *store.Store
 	log     *slog.Logger
@@ -169,6 +173,9 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 
 // process normalizes and correlates ev inside tx and returns its final status.
 func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
+	if status, handled, err := p.snsSubscription(tx, ev); handled {
+		return status, err
+	}
 	var set *mappings.Set // nil: the built-in mappings
 	if p.Mappings != nil {
 		set = p.Mappings()

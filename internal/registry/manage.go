@@ -81,7 +81,7 @@ func (f Fields) apply(row *entryRow, now time.Time) error {
 	if row.Kind == "" {
 		problems = append(problems, "kind is required")
 	}
-	if row.RotationSchedule != "" && (row.AuthMethod == "" || row.AuthMethod == config.AuthNone) {
+	if row.RotationSchedule != "" && config.Secretless(row.AuthMethod) {
 		problems = append(problems, "a rotation schedule needs an auth method with a secret")
 	}
 	if len(problems) > 0 {

@@ -621,7 +621,7 @@ func (r *Registry) rotateRow(row *entryRow, overlap time.Duration) (string, erro
 	if err := r.needKey("rotate " + row.ref()); err != nil {
 		return "", err
 	}
-	if row.AuthMethod == config.AuthNone || row.AuthMethod == "" {
+	if config.Secretless(row.AuthMethod) {
 		return "", incidenthub.Errorf(incidenthub.ECONFLICT, "%s has auth method %q: there is no secret to rotate", row.ref(), row.AuthMethod)
 	}
 	secret, err := r.generator(row)()
@@ -781,7 +781,7 @@ type Verification struct {
 }
 
 func (r *Registry) checkStored(row *entryRow) error {
-	needs := row.AuthMethod != "" && row.AuthMethod != config.AuthNone
+	needs := !config.Secretless(row.AuthMethod)
 	if needs && row.SecretOrigin == "" {
 		return fmt.Errorf("auth method %s but no secret is configured", row.AuthMethod)
 	}

@@ -27,6 +27,9 @@ type Event struct {
 	Body        []byte
 	Status      string
 	Error       string
+	// Note says what the hub did with an event that holds no alert (an
+	// SNS subscription confirmation); "" for the others.
+	Note        string
 	Attempts    int
 	Alerts      JSON[[]incidenthub.Alert]
 	ProcessedAt *time.Time
