@@ -27,7 +27,14 @@ func TestLoadQuickstart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	require.Equal(t, "incidenthub.db", cfg.Database.Path)
-	require.Len(t, cfg.Sources, 4)
+	// One source per built-in kind, so every kind can be tried at once.
+	for _, kind := range cfg.Mappings.Kinds() {
+		found := false
+		for _, s := range cfg.Sources {
+			found = found || s.Kind == kind
+		}
+		require.True(t, found, "examples/quickstart.yaml has no source of kind %s", kind)
+	}
 	src, ok := cfg.Source("datadog")
 	require.True(t, ok)
 	require.Equal(t, "s3cr3t-token", src.Auth.Token.Value())
