@@ -27,7 +27,7 @@ func exampleSet(t testing.TB) *mappings.Set {
 // files, like the built-in kinds.
 func TestExampleMappingsGolden(t *testing.T) {
 	set := exampleSet(t)
-	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "homegrown", "newrelic", "pagerduty", "sns-cloudwatch"}, set.Kinds())
+	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "homegrown", "newrelic", "pagerduty", "sentry", "sns-cloudwatch"}, set.Kinds())
 	for _, kind := range []string{"homegrown", "sns-cloudwatch"} {
 		runGolden(t, set, kind)
 	}

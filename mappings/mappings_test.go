@@ -55,7 +55,7 @@ func goldenPath(input string) string {
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "newrelic", "pagerduty"}, mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "newrelic", "pagerduty", "sentry"}, mappings.Kinds())
 	for _, k := range mappings.Kinds() {
 		require.True(t, mappings.KnownKind(k), k)
 	}
@@ -157,7 +157,7 @@ func TestNormalizeErrors(t *testing.T) {
 		{"form encoded", "datadog", `id=1&title=x`, incidenthub.EINVALID, "body is not valid JSON: invalid character 'i' looking for beginning of value"},
 
 		// Unknown kind.
-		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, azure-monitor, datadog, gcp-monitoring, generic, grafana, newrelic, pagerduty)`},
+		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, azure-monitor, datadog, gcp-monitoring, generic, grafana, newrelic, pagerduty, sentry)`},
 
 		// Alertmanager.
 		{"am root array", "alertmanager", `[]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},

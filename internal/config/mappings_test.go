@@ -10,7 +10,7 @@ import (
 func TestMappingsDefineKinds(t *testing.T) {
 	t.Parallel()
 	_, err := Load("testdata/good-mappings.yaml", env(nil))
-	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, azure-monitor, checks, datadog, gcp-monitoring, generic, grafana, newrelic, pagerduty)`)
+	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, azure-monitor, checks, datadog, gcp-monitoring, generic, grafana, newrelic, pagerduty, sentry)`)
 
 	cfg, err := Parse("testdata/ok.yaml", []byte("mappings: [mappings/good.yaml]\nsources: [{name: c, kind: checks, auth: {type: none}}]\n"), env(nil))
 	require.NoError(t, err)
@@ -21,7 +21,7 @@ func TestMappingsDefineKinds(t *testing.T) {
 
 	none, err := Parse("c.yaml", []byte("sources: []\n"), env(nil))
 	require.NoError(t, err)
-	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "newrelic", "pagerduty"}, none.Mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "azure-monitor", "datadog", "gcp-monitoring", "generic", "grafana", "newrelic", "pagerduty", "sentry"}, none.Mappings.Kinds())
 }
 
 func TestLoadCustomSourcesExample(t *testing.T) {
