@@ -140,3 +140,18 @@ func TestCatalogBDedupKeysDistinct(t *testing.T) {
 		}
 	}
 }
+// catalogB are the kinds this file and catalog_b_test.go check: whether
+// each sends its own times (a kind that does not gets the receive time as
+// starts_at and no ends_at) and a dedup key in its payload.
+var catalogB = []struct {
+	kind         string
+	times, dedup bool
+}{
+	{"zabbix", true, true},
+	{"opsgenie", true, true},
+	{"uptime-kuma", true, true},
+	{"pingdom", true, true},
+	{"honeycomb", false, false},
+	{"dynatrace", true, true},
+	{"elastic", true, true},
+}

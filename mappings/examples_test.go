@@ -25,7 +25,7 @@ func exampleSet(t testing.TB) *mappings.Set {
 // kinds.
 func TestExampleMappingsGolden(t *testing.T) {
 	set := exampleSet(t)
-	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "datadog", "dynatrace", "elastic", "generic", "grafana", "homegrown", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, set.Kinds())
+	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "azure-monitor", "datadog", "dynatrace", "elastic", "gcp-monitoring", "generic", "grafana", "homegrown", "honeycomb", "newrelic", "opsgenie", "pagerduty", "pingdom", "sentry", "uptime-kuma", "zabbix"}, set.Kinds())
 	for _, kind := range []string{"homegrown"} {
 		runGolden(t, set, kind)
 	}

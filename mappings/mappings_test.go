@@ -55,11 +55,11 @@ func goldenPath(input string) string {
 
 func TestKinds(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "datadog", "dynatrace", "elastic", "generic", "grafana", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "azure-monitor", "datadog", "dynatrace", "elastic", "gcp-monitoring", "generic", "grafana", "honeycomb", "newrelic", "opsgenie", "pagerduty", "pingdom", "sentry", "uptime-kuma", "zabbix"}, mappings.Kinds())
 	for _, k := range mappings.Kinds() {
 		require.True(t, mappings.KnownKind(k), k)
 	}
-	require.False(t, mappings.KnownKind("pagerduty"))
+	require.False(t, mappings.KnownKind("nagios"))
 	require.False(t, mappings.KnownKind(""))
 	require.False(t, mappings.KnownKind("Alertmanager"))
 }
@@ -157,7 +157,7 @@ func TestNormalizeErrors(t *testing.T) {
 		{"form encoded", "datadog", `id=1&title=x`, incidenthub.EINVALID, "body is not valid JSON: invalid character 'i' looking for beginning of value"},
 
 		// Unknown kind.
-		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, amazon-sns-cloudwatch, datadog, dynatrace, elastic, generic, grafana, honeycomb, opsgenie, pingdom, uptime-kuma, zabbix)`},
+		{"unknown kind", "nagios", `{}`, incidenthub.EUNPROCESSABLE, `unknown source kind "nagios" (want one of alertmanager, amazon-sns-cloudwatch, azure-monitor, datadog, dynatrace, elastic, gcp-monitoring, generic, grafana, honeycomb, newrelic, opsgenie, pagerduty, pingdom, sentry, uptime-kuma, zabbix)`},
 
 		// Alertmanager.
 		{"am root array", "alertmanager", `[]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},

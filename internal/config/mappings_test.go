@@ -10,7 +10,7 @@ import (
 func TestMappingsDefineKinds(t *testing.T) {
 	t.Parallel()
 	_, err := Load("testdata/good-mappings.yaml", env(nil))
-	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, amazon-sns-cloudwatch, checks, datadog, dynatrace, elastic, generic, grafana, honeycomb, opsgenie, pingdom, uptime-kuma, zabbix)`)
+	require.EqualError(t, err, `testdata/good-mappings.yaml:7:5: sources[1].kind: unknown kind "chekcs" (known: alertmanager, amazon-sns-cloudwatch, azure-monitor, checks, datadog, dynatrace, elastic, gcp-monitoring, generic, grafana, honeycomb, newrelic, opsgenie, pagerduty, pingdom, sentry, uptime-kuma, zabbix)`)
 
 	cfg, err := Parse("testdata/ok.yaml", []byte("mappings: [mappings/good.yaml]\nsources: [{name: c, kind: checks, auth: {type: none}}]\n"), env(nil))
 	require.NoError(t, err)
@@ -21,7 +21,7 @@ func TestMappingsDefineKinds(t *testing.T) {
 
 	none, err := Parse("c.yaml", []byte("sources: []\n"), env(nil))
 	require.NoError(t, err)
-	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "datadog", "dynatrace", "elastic", "generic", "grafana", "honeycomb", "opsgenie", "pingdom", "uptime-kuma", "zabbix"}, none.Mappings.Kinds())
+	require.Equal(t, []string{"alertmanager", "amazon-sns-cloudwatch", "azure-monitor", "datadog", "dynatrace", "elastic", "gcp-monitoring", "generic", "grafana", "honeycomb", "newrelic", "opsgenie", "pagerduty", "pingdom", "sentry", "uptime-kuma", "zabbix"}, none.Mappings.Kinds())
 }
 
 func TestLoadCustomSourcesExample(t *testing.T) {
