@@ -78,3 +78,15 @@ func (a Alert) EventTime() time.Time {
 	}
 	return a.ReceivedAt
 }
+
+// Warning is a problem normalization worked around rather than refusing the
+// payload: a timestamp that is present but cannot be read, for example.
+// The alert is still mapped (the receive time stands in for such a
+// starts_at); the warning is kept with the event so an operator can see
+// what the source sent and fix it.
+type Warning struct {
+	Field   string `json:"field"`   // the alert field, e.g. "starts_at"
+	Path    string `json:"path"`    // where in the payload, e.g. "alerts[0].startsAt"
+	Value   string `json:"value"`   // what the source sent, shortened when long
+	Message string `json:"message"` // what is wrong with it
+}

@@ -39,7 +39,6 @@ func TestExampleMappingsErrors(t *testing.T) {
 	cases := []struct{ kind, body, message string }{
 		{"homegrown", `{"state":"CRIT"}`, `check.name: required field "check" is missing`},
 		{"homegrown", `{"check":{"name":"x"},"state":"MELTING"}`, `state: unknown check state "MELTING" (want OK, WARN, CRIT or UNKNOWN)`},
-		{"homegrown", `{"check":{"name":"x"},"state":"OK","ts":"noon"}`, `ts: invalid timestamp "noon" (want epoch seconds, e.g. 1406662672)`},
 		{"sns-cloudwatch", `{"Type":"SubscriptionConfirmation","Message":"You have chosen to subscribe to the topic"}`,
 			"Message: value is not valid JSON: invalid character 'Y' looking for beginning of value"},
 		{"sns-cloudwatch", `{"Type":"Notification"}`, "Message: required alert document is missing"},
@@ -63,7 +62,8 @@ func TestSNSDedupAndTimes(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join("testdata", "sns-cloudwatch", "alarm.json"))
 	require.NoError(t, err)
 	require.Equal(t, "5c2f9d3e-1a7b-5e4c-9f0d-3b2a1c0d9e8f", set.DedupKey("sns-cloudwatch", body))
-	alerts, err := set.Normalize("sns-cloudwatch", "aws", body, receivedAt)
+	res, err := set.Normalize("sns-cloudwatch", "aws", body, receivedAt)
+	alerts := res.Alerts
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2024, 5, 1, 10, 0, 12, 345e6, time.UTC), alerts[0].StartsAt)
 }

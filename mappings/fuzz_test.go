@@ -40,9 +40,11 @@ func FuzzNormalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k uint8, body []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		_ = mappings.DedupKey(kind, body)
-		alerts, err := mappings.Normalize(kind, "fuzz", body, receivedAt)
+		res, err := mappings.Normalize(kind, "fuzz", body, receivedAt)
+		alerts := res.Alerts
 		if err != nil {
 			require.Nil(t, alerts)
+			require.Nil(t, res.Warnings)
 			var e *incidenthub.Error
 			require.ErrorAs(t, err, &e)
 			if json.Valid(body) {
@@ -58,7 +60,8 @@ func FuzzNormalize(f *testing.F) {
 		for _, a := range alerts {
 			checkInvariants(t, a, "fuzz")
 		}
-		_, err = json.Marshal(alerts)
-		require.NoError(t, err, "alerts must encode (times in range)")
+		checkWarnings(t, res)
+		_, err = json.Marshal(res)
+		require.NoError(t, err, "alerts and warnings must encode (times in range)")
 	})
 }

@@ -156,6 +156,9 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 		if f.key == "status" || f.key == "alert_type" {
 			s.required = true
 		}
+		if af.typ == typeTime && !s.required {
+			s.setLenient() // an unreadable time is a warning, not a lost alert
+		}
 		seen[f.key] = true
 		m.fields = append(m.fields, fieldSpec{name: f.key, spec: s, set: af.set})
 	}
@@ -229,25 +232,35 @@ func (m *Inbound) dedupSpec(l *loader, n *yaml.Node, env map[string]any) {
 }
 
 // normalize maps one decoded payload to alerts, without the defaults
-// finish applies.
-func (m *Inbound) normalize(root node, source string) ([]incidenthub.Alert, error) {
+// finish applies, and returns the warnings of all of them in order.
+func (m *Inbound) normalize(root node, source string) ([]incidenthub.Alert, []incidenthub.Warning, error) {
 	items, err := m.itemNodes(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]incidenthub.Alert, 0, len(items))
 	sc := &scope{root: root, env: make(map[string]any, len(m.vars)+1)}
+	var warnings []incidenthub.Warning
 	for _, item := range items {
 		sc.item = item
 		clear(sc.env)
 		sc.env["source"] = source
+		sc.warnings = sc.warnings[:0]
 		a, err := m.alert(sc, source)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, a)
+		for _, w := range sc.warnings {
+			// A firing alert has no end time whatever the source sent, so
+			// an unreadable one changes nothing worth a warning.
+			if w.Field == "ends_at" && a.Status != incidenthub.AlertResolved {
+				continue
+			}
+			warnings = append(warnings, w)
+		}
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // itemNodes finds the payload's alerts, checking each is an object.
@@ -360,7 +373,7 @@ func (m *Inbound) dedupKey(root node) string {
 		}
 		return strings.TrimSpace(v.(string))
 	case m.lines != nil:
-		alerts, err := m.normalize(root, "")
+		alerts, _, err := m.normalize(root, "")
 		if err != nil {
 			return ""
 		}

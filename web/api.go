@@ -124,7 +124,10 @@ type eventView struct {
 	Error       string              `json:"error,omitempty"`
 	Attempts    int                 `json:"attempts"`
 	Alerts      []incidenthub.Alert `json:"alerts"`
-	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
+	// Warnings: what normalization worked around, e.g. an unreadable
+	// starts_at; empty for none.
+	Warnings    []incidenthub.Warning `json:"warnings"`
+	ProcessedAt *time.Time            `json:"processed_at,omitempty"`
 }
 
 func (s *server) getEvent(c *gin.Context) {
@@ -142,9 +145,13 @@ func (s *server) getEvent(c *gin.Context) {
 	if alerts == nil {
 		alerts = []incidenthub.Alert{}
 	}
+	warnings := ev.Warnings.V
+	if warnings == nil {
+		warnings = []incidenthub.Warning{}
+	}
 	c.JSON(http.StatusOK, gin.H{"event": eventView{
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
-		Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
+		Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
 	}})
 }

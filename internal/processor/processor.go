@@ -173,15 +173,16 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	if p.Mappings != nil {
 		set = p.Mappings()
 	}
-	alerts, err := set.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
+	res, err := set.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
 	if err != nil {
 		code := incidenthub.ErrorCode(err)
 		if code == incidenthub.EINVALID || code == incidenthub.EUNPROCESSABLE {
 			// Kept, with the reason, for replay once the mapping is fixed.
-			return store.EventUnmapped, store.FinishEvent(tx, ev, store.EventUnmapped, incidenthub.ErrorMessage(err), nil)
+			return store.EventUnmapped, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventUnmapped, Error: incidenthub.ErrorMessage(err)})
 		}
 		return "", fmt.Errorf("normalize event %s: %w", ev.ID, err)
 	}
+	alerts := res.Alerts
 	now := time.Now().UTC()
 	inputs := make([]correlation.Input, 0, len(alerts))
 	for i, a := range alerts {
@@ -215,7 +216,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 			}
 		}
 	}
-	return store.EventProcessed, store.FinishEvent(tx, ev, store.EventProcessed, "", alerts)
+	return store.EventProcessed, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: res.Warnings})
 }
 
 // recordFailure counts a failed attempt outside the rolled-back transaction
