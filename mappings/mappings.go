@@ -244,7 +244,7 @@ func finish(a *incidenthub.Alert, source string, receivedAt time.Time) {
 	a.Source = source
 	a.ReceivedAt = receivedAt
 	if a.StartsAt.IsZero() {
-		a.StartsAt = receivedAt
+		a.StartsAt, a.StartsAtFrom = receivedAt, incidenthub.StartsAtReceived
 	}
 	a.StartsAt = a.StartsAt.UTC()
 	if a.Status != incidenthub.AlertResolved || (a.EndsAt != nil && a.EndsAt.IsZero()) {

@@ -338,6 +338,42 @@ alert:
 	require.Equal(t, incidenthub.EUNPROCESSABLE, incidenthub.ErrorCode(err))
 }
 
+// TestWhen: a value spec with when applies only where its condition holds;
+// elsewhere the value is blank, so default and the hub's fallbacks apply.
+func TestWhen(t *testing.T) {
+	t.Parallel()
+	m, err := mappings.ParseInbound("w.yaml", []byte(`
+kind: checks
+vars:
+  state: state
+alert:
+  alert_type: name
+  status: {path: state, enum: {ok: resolved, crit: firing}}
+  starts_at: {path: at, format: epoch_s, when: 'state != "ok"'}
+  ends_at: {path: at, format: epoch_s}
+  url: {path: link, when: 'state == "crit"', default: "https://checks.example.org"}
+`))
+	require.NoError(t, err)
+	set, err := mappings.NewSet(m)
+	require.NoError(t, err)
+
+	res, err := set.Normalize("checks", "c", []byte(`{"name":"disk","state":"crit","at":1714557600,"link":"https://x.example.org/1"}`), receivedAt)
+	require.NoError(t, err)
+	a := res.Alerts[0]
+	require.Equal(t, at(10, 0), a.StartsAt)
+	require.Empty(t, a.StartsAtFrom)
+	require.Equal(t, "https://x.example.org/1", a.URL)
+
+	res, err = set.Normalize("checks", "c", []byte(`{"name":"disk","state":"ok","at":1714557600,"link":"https://x.example.org/1"}`), receivedAt)
+	require.NoError(t, err)
+	a = res.Alerts[0]
+	require.Equal(t, receivedAt, a.StartsAt, "not applicable: the receive time stands in")
+	require.Equal(t, incidenthub.StartsAtReceived, a.StartsAtFrom)
+	require.Equal(t, at(10, 0), *a.EndsAt)
+	require.Equal(t, "https://checks.example.org", a.URL, "not applicable: the default applies")
+	require.Empty(t, res.Warnings)
+}
+
 // at is 2024-05-01 at h:m UTC.
 func at(h, m int) time.Time { return time.Date(2024, 5, 1, h, m, 0, 0, time.UTC) }
 
@@ -447,10 +483,16 @@ func TestDatadogTransitions(t *testing.T) {
 		require.Len(t, alerts, 1)
 		require.Equal(t, want, alerts[0].Status, "transition %q", transition)
 		if want == incidenthub.AlertResolved {
+			// The notification's time is the recovery: the end, not the
+			// start, which correlation keeps from the firing.
 			require.NotNil(t, alerts[0].EndsAt)
 			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), *alerts[0].EndsAt)
+			require.Equal(t, receivedAt, alerts[0].StartsAt)
+			require.Equal(t, incidenthub.StartsAtReceived, alerts[0].StartsAtFrom)
 		} else {
 			require.Nil(t, alerts[0].EndsAt)
+			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), alerts[0].StartsAt)
+			require.Empty(t, alerts[0].StartsAtFrom)
 		}
 	}
 }

@@ -56,6 +56,7 @@ type valueSpec struct {
 	name string // the alert field or var it feeds, for messages
 	typ  valueType
 
+	when   *vm.Program // false: the value is blank, as if absent
 	paths  []path
 	prog   *vm.Program
 	tmpl   *template
@@ -107,9 +108,15 @@ func (sc *scope) warn(field string, n node, value string, err error) {
 
 // eval produces the value and the node it came from (for messages).
 func (s *valueSpec) eval(sc *scope) (any, node, error) {
-	v, at, err := s.raw(sc)
+	applies, err := s.applies(sc)
 	if err != nil {
-		return nil, at, err
+		return nil, sc.item, err
+	}
+	v, at := s.typ.zero(), sc.item
+	if applies {
+		if v, at, err = s.raw(sc); err != nil {
+			return nil, at, err
+		}
 	}
 	if s.typ == typeString {
 		str := v.(string)
@@ -142,6 +149,18 @@ func (s *valueSpec) eval(sc *scope) (any, node, error) {
 		return nil, at, at.errorf("%s", msg)
 	}
 	return v, at, nil
+}
+
+// applies evaluates the spec's when condition; without one it applies.
+func (s *valueSpec) applies(sc *scope) (bool, error) {
+	if s.when == nil {
+		return true, nil
+	}
+	ok, err := expr.Run(s.when, sc.env)
+	if err != nil {
+		return false, sc.item.errorf("%s: when: expression failed: %v", s.name, oneLine(err))
+	}
+	return ok == true, nil
 }
 
 // raw evaluates the source of the spec and converts it to its type.

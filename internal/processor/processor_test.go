@@ -181,3 +181,40 @@ func TestWarningsKeptWithEvent(t *testing.T) {
 		require.Nil(t, ev.Warnings.V)
 	})
 }
+
+// A Datadog recovery carries only its recovery time: the resolved alert,
+// in the event and in the incident, keeps the trigger's start.
+func TestRecoveryKeepsStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		insert(t, st, "datadog", "../../mappings/testdata/datadog/triggered.json")
+		recovered := insert(t, st, "datadog", "../../mappings/testdata/datadog/recovered.json")
+		p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
+		for range 2 {
+			did, err := p.ProcessOne(ctx)
+			require.NoError(t, err)
+			require.True(t, did)
+		}
+		triggered := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC) // its "date"
+		ended := time.Date(2024, 5, 1, 10, 15, 0, 0, time.UTC)    // the recovery's "date"
+
+		ev, err := st.GetEvent(ctx, recovered)
+		require.NoError(t, err)
+		require.Equal(t, store.EventProcessed, ev.Status)
+		a := ev.Alerts.V[0]
+		require.True(t, triggered.Equal(a.StartsAt), "event's alert starts_at %s", a.StartsAt)
+		require.Equal(t, incidenthub.StartsAtFiring, a.StartsAtFrom)
+		require.True(t, ended.Equal(*a.EndsAt))
+
+		list, _, err := st.ListIncidents(ctx, store.IncidentFilter{})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, incidenthub.IncidentResolved, list[0].Status)
+		_, members, err := st.GetIncident(ctx, list[0].ID)
+		require.NoError(t, err)
+		require.True(t, triggered.Equal(members[0].Alert.StartsAt))
+		require.True(t, ended.Equal(*members[0].Alert.EndsAt))
+	})
+}
