@@ -23,6 +23,12 @@ type Inbound struct {
 	Description string
 	// File is where the mapping was loaded from.
 	File string
+	// Auth is the hub auth type (sources[].auth.type) the vendor can send:
+	// token, hmac, … ("" when the mapping does not say).
+	Auth string
+	// Docs is where the kind is documented: docs/sources.md#<kind> for a
+	// built-in kind unless it says otherwise, else the mapping's file.
+	Docs string
 
 	kindLine, kindCol int // where kind: is, for duplicate-kind errors
 
@@ -98,7 +104,7 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 	if doc == nil {
 		return nil, l.err()
 	}
-	es, ok := l.entries(doc, "", "kind", "description", "items", "vars", "alert", "dedup")
+	es, ok := l.entries(doc, "", "kind", "description", "auth", "docs", "items", "vars", "alert", "dedup")
 	if !ok {
 		return nil, l.err()
 	}
@@ -116,6 +122,15 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 			}
 		case "description":
 			m.Description, _ = l.str(e.valueNode, "description")
+		case "auth":
+			if a, ok := l.str(e.valueNode, "auth"); ok {
+				if !slices.Contains(AuthTypes, a) {
+					l.at(e.valueNode, "auth", "unknown auth type %q (want one of %s)", a, strings.Join(AuthTypes, ", "))
+				}
+				m.Auth = a
+			}
+		case "docs":
+			m.Docs, _ = l.str(e.valueNode, "docs")
 		case "items":
 			m.items = l.items(e.valueNode)
 		case "vars":
@@ -138,6 +153,9 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 	}
 	if m.Kind == "" {
 		l.at(doc, "kind", "required: the source kind this mapping defines")
+	}
+	if m.Docs == "" {
+		m.Docs = file
 	}
 	if alertNode == nil {
 		l.at(doc, "alert", "required: how each alert field is derived")
@@ -174,6 +192,10 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// AuthTypes are the inbound auth types (sources[].auth.type) a mapping's
+// auth: may name: how the vendor's webhook can authenticate to the hub.
+var AuthTypes = []string{"none", "token", "basic", "hmac", "sentry", "pagerduty", "standard-webhooks", "sns"}
 
 func (l *loader) items(n *yaml.Node) *itemsSpec {
 	es, ok := l.entries(n, "items", "each", "path", "decode", "or_root")

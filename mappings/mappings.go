@@ -66,6 +66,9 @@ var Builtin = sync.OnceValue(func() *Set {
 		if err != nil {
 			panic(fmt.Sprintf("built-in mapping: %v", err)) // the golden tests keep this from happening
 		}
+		if m.Docs == m.File {
+			m.Docs = "docs/sources.md#" + m.Kind
+		}
 		s.inbound[m.Kind] = m
 	}
 	return s

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -512,4 +513,40 @@ func BenchmarkNormalizeAlertmanager(b *testing.B) {
 			b.Fatalf("%d alerts, %v", len(alerts), err)
 		}
 	}
+}
+
+// TestKindsDocumented: every built-in kind says which auth type its vendor
+// uses and has its section in docs/sources.md, which `incidenthub sources
+// list` points at.
+func TestKindsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "sources.md"))
+	require.NoError(t, err)
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			anchors["docs/sources.md#"+anchor(h)] = true
+		}
+	}
+	for _, kind := range mappings.Kinds() {
+		m, ok := mappings.Builtin().Inbound(kind)
+		require.True(t, ok)
+		require.NotEmpty(t, m.Description, "kind %s: description", kind)
+		require.Contains(t, mappings.AuthTypes, m.Auth, "kind %s: auth: (the auth type its vendor uses)", kind)
+		require.True(t, anchors[m.Docs], "kind %s: docs %q is no section of docs/sources.md", kind, m.Docs)
+	}
+}
+
+// anchor is the fragment GitHub gives a markdown heading.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
