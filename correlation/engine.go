@@ -83,6 +83,9 @@ type Change struct {
 	// EventID and Fingerprint identify the alert behind the change.
 	EventID     string
 	Fingerprint string
+	// Alert is the alert as correlated: a resolve that carried no start
+	// time has the start of the firing it resolves (StartsAtFiring).
+	Alert incidenthub.Alert
 	// Related is the other incident of a merge or split.
 	Related int64
 	At      time.Time
@@ -163,6 +166,7 @@ func ApplyBatch(tx *gorm.DB, ins []Input) ([]Change, error) {
 		if in.Silenced {
 			a.ch.Notify = false
 		}
+		a.ch.Alert = a.in.Alert
 		out = append(out, a.ch)
 	}
 	return out, b.flush()
@@ -478,8 +482,22 @@ func (a *applier) staleAfterOrphanResolve(route int64) (bool, error) {
 	return true, nil
 }
 
+// keepStart gives a resolve whose payload carried no start time the start
+// of the alert's firing as the member row m recorded it, so the resolved
+// alert says when the condition began rather than when the hub heard of
+// its end. Its event time is unchanged (see Alert.EventTime).
+func (a *applier) keepStart(m *store.IncidentAlert) {
+	al := &a.in.Alert
+	prev := m.Alert.V
+	if al.Status != incidenthub.AlertResolved || al.StartsAtFrom == "" || prev.StartsAt.IsZero() {
+		return
+	}
+	al.StartsAt, al.StartsAtFrom = prev.StartsAt, incidenthub.StartsAtFiring
+}
+
 // member applies the alert to its existing member row m of incident inc.
 func (a *applier) member(inc *store.Incident, m *store.IncidentAlert) error {
+	a.keepStart(m)
 	al, now := a.in.Alert, a.in.Now
 	fill(&a.ch, inc)
 	if stale(al, m) {

@@ -55,7 +55,7 @@ func TestSNSCloudWatchErrors(t *testing.T) {
 			`Message.NewStateValue: unknown alarm state "PENDING" (want ALARM, OK or INSUFFICIENT_DATA)`},
 	}
 	for _, tc := range cases {
-		_, err := mappings.Normalize(snsKind, "aws", []byte(tc.body), receivedAt)
+		_, err := normalizeAlerts(snsKind, "aws", []byte(tc.body), receivedAt)
 		var e *incidenthub.Error
 		require.ErrorAs(t, err, &e, tc.body)
 		require.Equal(t, incidenthub.EUNPROCESSABLE, e.Code)
@@ -75,21 +75,21 @@ func TestSNSCloudWatchDedupAndTimes(t *testing.T) {
 	}
 	alarm := read("alarm")
 	require.Equal(t, "5c2f9d3e-1a7b-5e4c-9f0d-3b2a1c0d9e8f", mappings.DedupKey(snsKind, alarm))
-	firing, err := mappings.Normalize(snsKind, "aws", alarm, receivedAt)
+	firing, err := normalizeAlerts(snsKind, "aws", alarm, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2024, 5, 1, 10, 0, 12, 345e6, time.UTC), firing[0].StartsAt)
 	require.Nil(t, firing[0].EndsAt)
 
 	ok := read("ok")
 	require.Equal(t, "7d1e0c4b-2f8a-5b3d-8e9c-4a3b2c1d0e9f", mappings.DedupKey(snsKind, ok))
-	resolved, err := mappings.Normalize(snsKind, "aws", ok, receivedAt)
+	resolved, err := normalizeAlerts(snsKind, "aws", ok, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, incidenthub.AlertResolved, resolved[0].Status)
 	require.Equal(t, time.Date(2024, 5, 1, 10, 30, 12, 678e6, time.UTC), *resolved[0].EndsAt)
 	require.Equal(t, receivedAt, resolved[0].StartsAt, "no start time of its own")
 	require.Equal(t, firing[0].Fingerprint, resolved[0].Fingerprint, "the OK resolves what the ALARM opened")
 
-	insufficient, err := mappings.Normalize(snsKind, "aws", read("insufficient-data"), receivedAt)
+	insufficient, err := normalizeAlerts(snsKind, "aws", read("insufficient-data"), receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, firing[0].Fingerprint, insufficient[0].Fingerprint)
 }
@@ -122,7 +122,7 @@ func TestSNSCloudWatchDescriptionKeys(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s %q %s", tc.name, tc.description, tc.state), func(t *testing.T) {
-			alerts, err := mappings.Normalize(snsKind, "aws", snsBody(t, cpuAlarm(tc.name, tc.description, tc.state)), receivedAt)
+			alerts, err := normalizeAlerts(snsKind, "aws", snsBody(t, cpuAlarm(tc.name, tc.description, tc.state)), receivedAt)
 			require.NoError(t, err)
 			require.Equal(t, tc.service, alerts[0].Service)
 			require.Equal(t, tc.severity, alerts[0].Severity)
@@ -158,7 +158,7 @@ func TestSNSCloudWatchHost(t *testing.T) {
 	for _, tc := range cases {
 		a := cpuAlarm("checkout-x", "", "ALARM")
 		a["Trigger"].(map[string]any)["Dimensions"] = tc.dims
-		alerts, err := mappings.Normalize(snsKind, "aws", snsBody(t, a), receivedAt)
+		alerts, err := normalizeAlerts(snsKind, "aws", snsBody(t, a), receivedAt)
 		require.NoError(t, err)
 		require.Equal(t, tc.host, alerts[0].Host, "%v", tc.dims)
 	}

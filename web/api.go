@@ -125,7 +125,10 @@ type eventView struct {
 	Note        string              `json:"note,omitempty"`
 	Attempts    int                 `json:"attempts"`
 	Alerts      []incidenthub.Alert `json:"alerts"`
-	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
+	// Warnings: what normalization worked around, e.g. an unreadable
+	// starts_at; empty for none.
+	Warnings    []incidenthub.Warning `json:"warnings"`
+	ProcessedAt *time.Time            `json:"processed_at,omitempty"`
 }
 
 func (s *server) getEvent(c *gin.Context) {
@@ -143,9 +146,13 @@ func (s *server) getEvent(c *gin.Context) {
 	if alerts == nil {
 		alerts = []incidenthub.Alert{}
 	}
+	warnings := ev.Warnings.V
+	if warnings == nil {
+		warnings = []incidenthub.Warning{}
+	}
 	c.JSON(http.StatusOK, gin.H{"event": eventView{
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
-		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
+		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
 	}})
 }

@@ -201,6 +201,17 @@ func TestOpenAPIResponses(t *testing.T) {
 
 		call(http.MethodGet, "/api/v1/incidents/"+id, viewerToken, "", "/api/v1/incidents/{id}", http.StatusOK)
 		call(http.MethodGet, "/api/v1/events/"+eventID, viewerToken, "", "/api/v1/events/{id}", http.StatusOK)
+		// An event with a normalization warning.
+		hook = call(http.MethodPost, "/hooks/gen", "", `{"status": "firing", "alert_type": "disk_full", "starts_at": "yesterday"}`, "/hooks/{source}", http.StatusAccepted)
+		warnedID, _ := requireAccepted(t, hook)
+		h.drain()
+		ev := decode[struct {
+			Event struct {
+				Warnings []incidenthub.Warning `json:"warnings"`
+			} `json:"event"`
+		}](t, call(http.MethodGet, "/api/v1/events/"+warnedID, viewerToken, "", "/api/v1/events/{id}", http.StatusOK))
+		require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday",
+			Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}, ev.Event.Warnings)
 		call(http.MethodPost, "/api/v1/incidents/"+id+"/acknowledge", operatorToken, `{"note": "on it"}`, "/api/v1/incidents/{id}/acknowledge", http.StatusOK)
 		call(http.MethodGet, "/api/v1/incidents/"+id+"/timeline?limit=1", viewerToken, "", "/api/v1/incidents/{id}/timeline", http.StatusOK)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/rules"
 )
 
@@ -27,6 +28,7 @@ commands:
   migrate status list migrations and whether each is applied
   config check   validate a config file and its rules and report every problem
   rules test     dry-run the routing rules against a payload
+  sources list   list the source kinds: built-in and the config's mappings
   registry       list|show|rotate|revoke|reveal|verify|export the webhook registry
 
 run "incidenthub <command> -h" for a command's flags.
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = rulesTest(rest[1:], getenv, stdout, stderr)
 	case "registry":
 		err = registryCmd(ctx, rest, getenv, stdout, stderr)
+	case "sources":
+		err = sourcesCmd(rest, getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -204,7 +208,15 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources, %d rules, %d silences; version %s)\n", *file, len(cfg.Sources), eng.Rules(), len(eng.Silences()), eng.Version)
-	return nil
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, s := range cfg.Sources {
+		from := "built-in"
+		if m, ok := cfg.Mappings.Inbound(s.Kind); ok && !mappings.KnownKind(s.Kind) {
+			from = m.File
+		}
+		fmt.Fprintf(tw, "  source %s\tkind %s\t(%s)\n", s.Name, s.Kind, from)
+	}
+	return tw.Flush()
 }
 
 func rulesTest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {

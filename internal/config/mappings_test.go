@@ -15,7 +15,8 @@ func TestMappingsDefineKinds(t *testing.T) {
 	cfg, err := Parse("testdata/ok.yaml", []byte("mappings: [mappings/good.yaml]\nsources: [{name: c, kind: checks, auth: {type: none}}]\n"), env(nil))
 	require.NoError(t, err)
 	require.True(t, cfg.Mappings.Known("checks"))
-	alerts, err := cfg.Mappings.Normalize("checks", "c", []byte(`{"state":"firing","check":"disk"}`), time.Now())
+	res, err := cfg.Mappings.Normalize("checks", "c", []byte(`{"state":"firing","check":"disk"}`), time.Now())
+	alerts := res.Alerts
 	require.NoError(t, err)
 	require.Equal(t, "disk", alerts[0].AlertType)
 

@@ -180,17 +180,22 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	if p.Mappings != nil {
 		set = p.Mappings()
 	}
-	alerts, err := set.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
+	res, err := set.Normalize(ev.Kind, ev.Source, ev.Body, ev.ReceivedAt)
 	if err != nil {
 		code := incidenthub.ErrorCode(err)
 		if code == incidenthub.EINVALID || code == incidenthub.EUNPROCESSABLE {
 			// Kept, with the reason, for replay once the mapping is fixed.
-			return store.EventUnmapped, store.FinishEvent(tx, ev, store.EventUnmapped, incidenthub.ErrorMessage(err), nil)
+			return store.EventUnmapped, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventUnmapped, Error: incidenthub.ErrorMessage(err)})
 		}
 		return "", fmt.Errorf("normalize event %s: %w", ev.ID, err)
 	}
+	alerts := res.Alerts
 	now := time.Now().UTC()
-	inputs := make([]correlation.Input, 0, len(alerts))
+	type routed struct {
+		in    correlation.Input
+		alert int // its index in alerts
+	}
+	batch := make([]routed, 0, len(alerts))
 	for i, a := range alerts {
 		r := Routing{Alert: a}
 		if p.Router != nil {
@@ -206,14 +211,23 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
-		inputs = append(inputs, in)
+		batch = append(batch, routed{in, i})
 	}
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
-	slices.SortStableFunc(inputs, func(a, b correlation.Input) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortStableFunc(batch, func(a, b routed) int { return strings.Compare(a.in.Key, b.in.Key) })
+	inputs := make([]correlation.Input, len(batch))
+	for j, r := range batch {
+		inputs[j] = r.in
+	}
 	changes, err := correlation.ApplyBatch(tx, inputs)
 	if err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	// The event records the alerts as correlated: a resolve that carried
+	// no start time shows the start of the firing it resolved.
+	for j, ch := range changes {
+		alerts[batch[j].alert] = ch.Alert
 	}
 	for _, ch := range changes {
 		if ch.Notify && p.Notifier != nil {
@@ -222,7 +236,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 			}
 		}
 	}
-	return store.EventProcessed, store.FinishEvent(tx, ev, store.EventProcessed, "", alerts)
+	return store.EventProcessed, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: res.Warnings})
 }
 
 // recordFailure counts a failed attempt outside the rolled-back transaction

@@ -146,3 +146,75 @@ func TestRetryBackoff(t *testing.T) {
 	require.Equal(t, 25*time.Second, processor.RetryBackoff(3))
 	require.Equal(t, 10*time.Minute, processor.RetryBackoff(9))
 }
+
+// An unreadable alert time does not make the event unmapped: it is
+// processed, the alert keeps the receive time, and the event records the
+// warning.
+func TestWarningsKeptWithEvent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		id := insert(t, st, "generic", "../../mappings/testdata/generic/bad-time.json")
+		clean := insert(t, st, "generic", "../../mappings/testdata/generic/single.json")
+		p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
+		for range 2 {
+			did, err := p.ProcessOne(ctx)
+			require.NoError(t, err)
+			require.True(t, did)
+		}
+		ev, err := st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, store.EventProcessed, ev.Status)
+		require.Empty(t, ev.Error)
+		require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday 02:15",
+			Message: `invalid timestamp "yesterday 02:15" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}, ev.Warnings.V)
+		require.Len(t, ev.Alerts.V, 1)
+		require.True(t, ev.Alerts.V[0].StartsAt.Equal(ev.ReceivedAt), "the receive time stands in for the unreadable starts_at")
+		list, _, err := st.ListIncidents(ctx, store.IncidentFilter{})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, 2, list[0].AlertCount, "the alert correlated like any other")
+
+		ev, err = st.GetEvent(ctx, clean)
+		require.NoError(t, err)
+		require.Nil(t, ev.Warnings.V)
+	})
+}
+
+// A Datadog recovery carries only its recovery time: the resolved alert,
+// in the event and in the incident, keeps the trigger's start.
+func TestRecoveryKeepsStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		insert(t, st, "datadog", "../../mappings/testdata/datadog/triggered.json")
+		recovered := insert(t, st, "datadog", "../../mappings/testdata/datadog/recovered.json")
+		p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
+		for range 2 {
+			did, err := p.ProcessOne(ctx)
+			require.NoError(t, err)
+			require.True(t, did)
+		}
+		triggered := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC) // its "date"
+		ended := time.Date(2024, 5, 1, 10, 15, 0, 0, time.UTC)    // the recovery's "date"
+
+		ev, err := st.GetEvent(ctx, recovered)
+		require.NoError(t, err)
+		require.Equal(t, store.EventProcessed, ev.Status)
+		a := ev.Alerts.V[0]
+		require.True(t, triggered.Equal(a.StartsAt), "event's alert starts_at %s", a.StartsAt)
+		require.Equal(t, incidenthub.StartsAtFiring, a.StartsAtFrom)
+		require.True(t, ended.Equal(*a.EndsAt))
+
+		list, _, err := st.ListIncidents(ctx, store.IncidentFilter{})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Equal(t, incidenthub.IncidentResolved, list[0].Status)
+		_, members, err := st.GetIncident(ctx, list[0].ID)
+		require.NoError(t, err)
+		require.True(t, triggered.Equal(members[0].Alert.StartsAt))
+		require.True(t, ended.Equal(*members[0].Alert.EndsAt))
+	})
+}

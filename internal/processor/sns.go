@@ -30,11 +30,8 @@ func (p *Processor) snsSubscription(tx *gorm.DB, ev *store.Event) (status string
 	if err != nil {
 		return "", true, fmt.Errorf("event %s: %w", ev.ID, err)
 	}
-	if err := store.FinishEvent(tx, ev, store.EventProcessed, "", nil); err != nil {
+	if err := store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Note: note}); err != nil {
 		return "", true, err
-	}
-	if err := tx.Model(&store.Event{}).Where("id = ?", ev.ID).Update("note", note).Error; err != nil {
-		return "", true, fmt.Errorf("event %s: record note: %w", ev.ID, err)
 	}
 	p.log.Info("sns subscription message", "event_id", ev.ID, "source", ev.Source, "note", note)
 	return store.EventProcessed, true, nil

@@ -70,14 +70,29 @@ func ClaimPendingEvent(tx *gorm.DB) (*Event, error) {
 	return &ev, err
 }
 
+// Outcome is what processing made of an event.
+type Outcome struct {
+	Status   string // EventProcessed or EventUnmapped
+	Error    string // why it is unmapped
+	Alerts   []incidenthub.Alert
+	Warnings []incidenthub.Warning
+	Note     string // what the hub did with a control message (an SNS subscription confirmation)
+}
+
 // FinishEvent records the outcome of processing ev inside tx.
-func FinishEvent(tx *gorm.DB, ev *Event, status, reason string, alerts []incidenthub.Alert) error {
+func FinishEvent(tx *gorm.DB, ev *Event, out Outcome) error {
 	now := time.Now().UTC()
+	var warnings any // NULL for none
+	if len(out.Warnings) > 0 {
+		warnings = JSON[[]incidenthub.Warning]{V: out.Warnings}
+	}
 	return tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
-		"status":       status,
-		"error":        reason,
+		"status":       out.Status,
+		"error":        out.Error,
 		"attempts":     gorm.Expr("attempts + 1"),
-		"alerts":       JSON[[]incidenthub.Alert]{V: alerts},
+		"alerts":       JSON[[]incidenthub.Alert]{V: out.Alerts},
+		"warnings":     warnings,
+		"note":         out.Note,
 		"processed_at": now,
 	}).Error
 }

@@ -32,6 +32,9 @@ type Event struct {
 	Note        string
 	Attempts    int
 	Alerts      JSON[[]incidenthub.Alert]
+	// Warnings are what normalization worked around (an unreadable
+	// timestamp, …); empty for none.
+	Warnings    JSON[[]incidenthub.Warning]
 	ProcessedAt *time.Time
 	// RetryAt: a failed attempt is not tried again before this time.
 	RetryAt *time.Time

@@ -67,8 +67,8 @@ func (s *Store) ReplaySource(ctx context.Context, source, status, kind string) (
 	return res.RowsAffected, nil
 }
 
-// requeue is the update that makes an event pending again. Its alerts and
-// error are cleared; attempts restart so a failed event gets its retries.
+// requeue is the update that makes an event pending again. Its alerts,
+// warnings and error are cleared; attempts restart so a failed event gets its retries.
 func requeue(kind string) map[string]any {
 	return map[string]any{
 		"status":       EventPending,
@@ -76,6 +76,7 @@ func requeue(kind string) map[string]any {
 		"error":        "",
 		"attempts":     0,
 		"alerts":       JSON[[]incidenthub.Alert]{V: nil},
+		"warnings":     nil,
 		"processed_at": nil,
 		"retry_at":     nil,
 	}

@@ -124,7 +124,7 @@ func TestClaimPendingEvent(t *testing.T) {
 		err = st.Tx(ctx, func(tx *gorm.DB) error {
 			ev, err := store.ClaimPendingEvent(tx)
 			require.NoError(t, err)
-			return store.FinishEvent(tx, ev, store.EventProcessed, "", nil)
+			return store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed})
 		})
 		require.NoError(t, err)
 		got, err = st.GetEvent(ctx, idA)
@@ -132,6 +132,40 @@ func TestClaimPendingEvent(t *testing.T) {
 		require.Equal(t, store.EventProcessed, got.Status)
 		require.Equal(t, 1, got.Attempts)
 		require.NotNil(t, got.ProcessedAt)
+		require.Nil(t, got.Warnings.V)
+	})
+}
+
+// FinishEvent keeps the warnings with the event; a replay clears them.
+func TestFinishEventWarnings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		id, _, err := st.InsertEvent(ctx, event("a", nil))
+		require.NoError(t, err)
+		warnings := []incidenthub.Warning{{Field: "starts_at", Path: "alerts[0].startsAt", Value: "yesterday",
+			Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}
+		alerts := []incidenthub.Alert{{Source: "a", Fingerprint: "f", Status: incidenthub.AlertFiring, AlertType: "x"}}
+		err = st.Tx(ctx, func(tx *gorm.DB) error {
+			ev, err := store.ClaimPendingEvent(tx)
+			require.NoError(t, err)
+			return store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: warnings})
+		})
+		require.NoError(t, err)
+		got, err := st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, warnings, got.Warnings.V)
+		require.Len(t, got.Alerts.V, 1)
+
+		_, err = st.ReplayEvent(ctx, id, "", true)
+		require.NoError(t, err)
+		got, err = st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		require.Nil(t, got.Warnings.V, "a replay maps the event again: its old warnings go")
+		var null int64
+		require.NoError(t, st.DB.Model(&store.Event{}).Where("id = ? AND warnings IS NULL", id).Count(&null).Error)
+		require.EqualValues(t, 1, null, "no warnings is SQL NULL")
 	})
 }
 
