@@ -28,7 +28,7 @@ func BenchmarkIngestChecks(b *testing.B) {
 		if err := checkJSON(body); err != nil {
 			b.Fatal(err)
 		}
-		if dedupKey(r, src, set, body) == "" {
+		if dedupKey(r, src, set, body, "") == "" {
 			b.Fatal("no dedup key")
 		}
 	}

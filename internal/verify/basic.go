@@ -24,7 +24,7 @@ func (v Basic) Verify(_ context.Context, r Request, secrets []string) (Result, e
 	if h == "" {
 		return Result{}, unauthorized("missing Authorization header: %s", basicHint)
 	}
-	enc, ok := credentials(h, "Basic")
+	enc, ok := Credentials(h, "Basic")
 	if !ok {
 		return Result{}, unauthorized("the Authorization header is not Basic credentials: %s", basicHint)
 	}
@@ -43,7 +43,7 @@ func (v Basic) Verify(_ context.Context, r Request, secrets []string) (Result, e
 	}
 	// Both compared in constant time, and both always: the answer does not
 	// say which one was wrong.
-	userOK := equalSecret(user, v.Username)
+	userOK := EqualSecret(user, v.Username)
 	passOK := anyEqualSecret(pass, secrets)
 	if !userOK || !passOK {
 		return Result{}, unauthorized("invalid username or password")

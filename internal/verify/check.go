@@ -92,9 +92,9 @@ func anyMAC(got [][]byte, secrets []string, body []byte) bool {
 	return ok == 1
 }
 
-// equalSecret compares in constant time, also for different lengths; an
-// empty secret never matches.
-func equalSecret(got, want string) bool {
+// EqualSecret compares a presented credential with a secret in constant
+// time, also for different lengths; an empty secret never matches.
+func EqualSecret(got, want string) bool {
 	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
 }
@@ -103,7 +103,7 @@ func equalSecret(got, want string) bool {
 func anyEqualSecret(got string, secrets []string) bool {
 	ok := false
 	for _, want := range secrets {
-		if equalSecret(got, want) {
+		if EqualSecret(got, want) {
 			ok = true
 		}
 	}

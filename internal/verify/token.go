@@ -23,7 +23,7 @@ func (v Token) Verify(_ context.Context, r Request, secrets []string) (Result, e
 		got = r.Query.Get(v.QueryParam)
 	}
 	if got == "" {
-		if t, ok := credentials(r.Header.Get("Authorization"), "Bearer"); ok {
+		if t, ok := Credentials(r.Header.Get("Authorization"), "Bearer"); ok {
 			got = strings.TrimSpace(t)
 		}
 	}
@@ -40,9 +40,10 @@ func (v Token) Verify(_ context.Context, r Request, secrets []string) (Result, e
 	return Result{}, nil
 }
 
-// credentials returns the credentials of an Authorization header value in
-// the given scheme; the scheme is case-insensitive (RFC 9110 §11.1).
-func credentials(h, scheme string) (string, bool) {
+// Credentials returns the credentials of an Authorization header value in
+// the given scheme ("Bearer", "Basic"); the scheme is case-insensitive
+// (RFC 9110 §11.1).
+func Credentials(h, scheme string) (string, bool) {
 	if len(h) <= len(scheme) || h[len(scheme)] != ' ' || !strings.EqualFold(h[:len(scheme)], scheme) {
 		return "", false
 	}
