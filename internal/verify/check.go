@@ -39,7 +39,7 @@ func shown(v string) string {
 // checkTimestamp parses a Unix-seconds timestamp header and, with a
 // positive tolerance, refuses one further than tolerance from now.
 func checkTimestamp(name, value string, now time.Time, tolerance time.Duration) (time.Time, error) {
-	sec, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+	sec, err := strconv.ParseInt(value, 10, 64)
 	if err != nil || sec < 0 || sec > maxUnix {
 		return time.Time{}, unauthorized("malformed %s header: %s is not a Unix time in seconds", name, shown(value))
 	}
@@ -47,13 +47,15 @@ func checkTimestamp(name, value string, now time.Time, tolerance time.Duration) 
 	if tolerance <= 0 {
 		return ts, nil
 	}
-	switch age := now.Sub(ts); {
-	case age > tolerance:
+	// Compare times, not durations: a difference of more than 292 years
+	// saturates time.Duration, and a negated minimum stays negative.
+	switch {
+	case ts.Before(now.Add(-tolerance)):
 		return ts, unauthorized("stale timestamp: %s says the delivery was sent %s ago, outside the %s tolerance (auth.tolerance); a replayed or long-delayed delivery is refused",
-			name, roundDuration(age), tolerance)
-	case -age > tolerance:
+			name, roundDuration(now.Sub(ts)), tolerance)
+	case ts.After(now.Add(tolerance)):
 		return ts, unauthorized("timestamp in the future: %s is %s ahead of the hub's clock, outside the %s tolerance (auth.tolerance); check the sender's clock",
-			name, roundDuration(-age), tolerance)
+			name, roundDuration(ts.Sub(now)), tolerance)
 	}
 	return ts, nil
 }

@@ -1,12 +1,14 @@
 package verify
 
 import (
+	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -56,8 +58,12 @@ func TestStandardWebhooks(t *testing.T) {
 		{name: "missing signature", header: hdr(WebhookIDHeader, vectorID, WebhookTimestampHeader, ts), body: body, now: now, secrets: secrets, words: []string{"missing webhook-signature header"}},
 		{name: "missing all", body: body, now: now, secrets: secrets, words: []string{"missing webhook-id, webhook-timestamp, webhook-signature headers"}},
 		{name: "malformed timestamp", header: hdr(h(vectorID, "yesterday", vectorSignature)...), body: body, now: now, secrets: secrets, words: []string{"malformed webhook-timestamp header", `"yesterday"`}},
-		{name: "malformed signature: no comma", header: hdr(h(vectorID, ts, strings.TrimPrefix(vectorSignature, "v1,"))...), body: body, now: now, secrets: secrets, words: []string{"malformed webhook-signature header", "v1,<base64>"}},
-		{name: "malformed signature: not base64", header: hdr(h(vectorID, ts, "v1,***")...), body: body, now: now, secrets: secrets, words: []string{"malformed webhook-signature header", "not base64"}},
+		{name: "malformed signature: no comma", header: hdr(h(vectorID, ts, strings.TrimPrefix(vectorSignature, "v1,"))...), body: body, now: now, secrets: secrets, words: []string{"malformed webhook-signature header", "no v1,<base64>"}},
+		{name: "malformed signature: not base64", header: hdr(h(vectorID, ts, "v1,***")...), body: body, now: now, secrets: secrets, words: []string{"malformed webhook-signature header", "no v1,<base64>"}},
+		{name: "non-canonical base64 is not the signature", header: hdr(h(vectorID, ts, strings.Replace(vectorSignature, "1OE=", "1OF=", 1))...), body: body, now: now, secrets: secrets, words: []string{"no v1,<base64>"}},
+		{name: "junk entry beside a valid one is skipped", header: hdr(h(vectorID, ts, "junk  "+vectorSignature)...), body: body, now: now, secrets: secrets, dedup: vectorID},
+		{name: "trailing field after the signature is ignored (as the reference does)", header: hdr(h(vectorID, ts, vectorSignature+",x")...), body: body, now: now, secrets: secrets, dedup: vectorID},
+		{name: "too many signatures", header: hdr(h(vectorID, ts, strings.Repeat("v1a,x ", 8)+vectorSignature)...), body: body, now: now, secrets: secrets, words: []string{"more than 8 signatures"}},
 		{name: "malformed signature: only v1a", header: hdr(h(vectorID, ts, "v1a,aG5PM2Y5VDhZdHU5SHdyWA==")...), body: body, now: now, secrets: secrets, words: []string{"no v1"}},
 		{name: "secret not in whsec_ form matches nothing", header: hdr(h(vectorID, ts, vectorSignature)...), body: body, now: now, secrets: []string{strings.TrimPrefix(vectorSecret, "whsec_")}, words: []string{"signature mismatch"}},
 	}
@@ -89,5 +95,31 @@ func TestParseWebhookSecret(t *testing.T) {
 	} {
 		_, err := ParseWebhookSecret(secret)
 		require.ErrorContains(t, err, want, secret)
+	}
+}
+
+// The official library signs what this verifier accepts: for the vector and
+// for other ids, timestamps and bodies, under a 24- and a 64-byte key.
+func TestStandardWebhooksAgreesWithTheLibrary(t *testing.T) {
+	t.Parallel()
+	long := "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 64)))
+	for _, secret := range []string{vectorSecret, long} {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		require.NoError(t, err)
+		for i, body := range [][]byte{[]byte(vectorBody), []byte(`{}`), []byte(""), []byte("{\"a\":\"é\n\"}")} {
+			id := "msg_" + strconv.Itoa(i)
+			at := time.Unix(vectorTimestamp+int64(i)*977, 0)
+			sig, err := wh.Sign(id, at, body)
+			require.NoError(t, err)
+			if secret == vectorSecret && i == 0 {
+				sig0, _ := wh.Sign(vectorID, time.Unix(vectorTimestamp, 0), body)
+				require.Equal(t, vectorSignature, sig0, "the library reproduces the published vector")
+			}
+			h := hdr(WebhookIDHeader, id, WebhookTimestampHeader, strconv.FormatInt(at.Unix(), 10), WebhookSignatureHeader, sig)
+			res, err := StandardWebhooks{Tolerance: DefaultTolerance}.Verify(context.Background(), Request{Header: h, Body: body, Now: at}, []string{secret})
+			require.NoError(t, err)
+			require.Equal(t, id, res.DedupKey)
+			require.NoError(t, wh.VerifyIgnoringTimestamp(body, h), "and the library accepts what it signed")
+		}
 	}
 }

@@ -112,11 +112,17 @@ func TestCheckTimestamp(t *testing.T) {
 		words     []string
 	}{
 		{value: "1700000000", tolerance: time.Minute},
-		{value: " 1700000060 ", tolerance: time.Minute},
+		{value: "1700000060", tolerance: time.Minute},
+		{value: " 1700000060", tolerance: time.Minute, words: []string{"malformed"}}, // net/http trims header values; anything else is not ours
 		{value: "1699999940", tolerance: time.Minute},
 		{value: "1699999939", tolerance: time.Minute, words: []string{"stale timestamp", "1m1s ago", "1m0s tolerance"}},
 		{value: "1700000061", tolerance: time.Minute, words: []string{"in the future", "1m1s ahead", "1m0s tolerance"}},
 		{value: "1", tolerance: 0},
+		{value: "0", tolerance: time.Minute, words: []string{"stale timestamp"}},
+		// Found by FuzzVerifySentry: more than 292 years ahead saturated the
+		// difference and passed.
+		{value: "11000000000", tolerance: time.Minute, words: []string{"in the future"}},
+		{value: "253402300799", tolerance: time.Minute, words: []string{"in the future"}},
 		{value: "-5", tolerance: time.Minute, words: []string{"malformed X-Ts header", `"-5"`}},
 		{value: "1700000000.5", tolerance: time.Minute, words: []string{"malformed", "Unix time in seconds"}},
 		{value: "253402300800", tolerance: time.Minute, words: []string{"malformed"}},
