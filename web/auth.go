@@ -7,6 +7,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/verify"
 )
 
 var roleRank = map[string]int{config.RoleViewer: 1, config.RoleOperator: 2, config.RoleAdmin: 3}
@@ -17,13 +18,13 @@ func (s *server) authenticate(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "no API tokens are configured: set INCIDENTHUB_API_TOKEN or api.tokens"))
 		return
 	}
-	got, ok := bearer(c.GetHeader("Authorization"))
+	got, ok := verify.Credentials(c.GetHeader("Authorization"), "Bearer")
 	if !ok || got == "" {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, `missing "Authorization: Bearer <token>" header`))
 		return
 	}
 	for _, t := range s.Tokens {
-		if equalSecret(strings.TrimSpace(got), t.Token.Value()) {
+		if verify.EqualSecret(strings.TrimSpace(got), t.Token.Value()) {
 			c.Set("actor", t.Name)
 			c.Set("role", t.Role)
 			c.Next()

@@ -2,10 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,21 +53,14 @@ func metricSource(cfg *config.Config, name string) string {
 }
 
 func (s *server) accept(c *gin.Context, name string) error {
-	src, ok := s.Config().Source(name)
+	cfg := s.Config()
+	src, ok := cfg.Source(name)
 	if !ok {
 		return incidenthub.Errorf(incidenthub.ENOTFOUND, "unknown source %q: declare it under sources in the config", name)
 	}
+	receivedAt := time.Now().UTC()
 	if err := checkIP(src, c.ClientIP()); err != nil {
 		return err
-	}
-	secrets, err := s.sourceSecrets(c.Request.Context(), src)
-	if err != nil {
-		return err
-	}
-	if src.Auth.Type == config.AuthToken {
-		if err := checkToken(c.Request, src.Auth, secrets); err != nil {
-			return err
-		}
 	}
 	// Media types are case-insensitive (RFC 9110 §8.3.1).
 	ct := strings.ToLower(c.ContentType())
@@ -85,22 +75,25 @@ func (s *server) accept(c *gin.Context, name string) error {
 		}
 		return incidenthub.Errorf(incidenthub.EINVALID, "read body: %v", err)
 	}
-	if src.Auth.Type == config.AuthHMAC {
-		if err := checkHMAC(c.Request, body, src.Auth, secrets); err != nil {
-			return err
+	// Before anything parses the body: a verifier may (SNS's does).
+	if err := checkDepth(body, maxDepth(cfg)); err != nil {
+		return err
+	}
+	secrets, err := s.sourceSecrets(c.Request.Context(), src)
+	if err != nil {
+		return err
+	}
+	res, err := s.verifierFor(src.Auth).Verify(c.Request.Context(), verify.Request{
+		Header: c.Request.Header, Query: c.Request.URL.Query(), Body: body, Now: receivedAt,
+	}, secrets)
+	if err != nil {
+		if challenge := challenges[src.Auth.Type]; challenge != "" {
+			c.Header("WWW-Authenticate", challenge)
 		}
+		return err
 	}
 	if err := checkJSON(body); err != nil {
 		return err
-	}
-	received := time.Now().UTC()
-	var verified verify.Result
-	if src.Auth.Type == config.AuthSNS {
-		// Amazon's signature on the message (internal/sns).
-		if verified, err = s.SNS.Verify(c.Request.Context(), verify.Request{Header: c.Request.Header,
-			Query: c.Request.URL.Query(), Body: body, Now: received}, secrets); err != nil {
-			return err
-		}
 	}
 	if src.SNS != nil {
 		if err := sns.CheckTopic(body, src.SNS.TopicARNs); err != nil {
@@ -110,13 +103,13 @@ func (s *server) accept(c *gin.Context, name string) error {
 	ev := &store.Event{
 		Source:      src.Name,
 		Kind:        src.Kind,
-		ReceivedAt:  received,
+		ReceivedAt:  receivedAt,
 		RemoteAddr:  c.ClientIP(),
 		ContentType: c.GetHeader("Content-Type"),
 		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth)},
 		Body:        body,
 	}
-	if key := dedupKey(c.Request, src, s.Config().Mappings, body, verified.DedupKey); key != "" {
+	if key := dedupKey(c.Request, src, cfg.Mappings, body, res.DedupKey); key != "" {
 		ev.DedupKey = &key
 	}
 	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
@@ -129,6 +122,20 @@ func (s *server) accept(c *gin.Context, name string) error {
 	}
 	c.JSON(http.StatusAccepted, ingestResponse{EventID: id, Duplicate: dup})
 	return nil
+}
+
+// challenges are the WWW-Authenticate values a 401 carries (RFC 9110
+// §11.6.1) for the auth types that have a standard scheme.
+var challenges = map[string]string{
+	config.AuthToken: `Bearer realm="incidenthub"`,
+	config.AuthBasic: `Basic realm="incidenthub", charset="UTF-8"`,
+}
+
+func maxDepth(cfg *config.Config) int {
+	if cfg.Ingest.MaxDepth > 0 {
+		return cfg.Ingest.MaxDepth
+	}
+	return config.DefaultMaxDepth
 }
 
 func checkIP(src *config.Source, clientIP string) error {
@@ -158,20 +165,11 @@ func acceptedContentType(ct string) bool {
 	return false
 }
 
-// equalSecret compares in constant time, also for different lengths.
-func equalSecret(got, want string) bool {
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
-}
-
 // sourceSecrets returns the secrets that authenticate src now: once the
 // registry has rotated it, the registry's (the current one, plus the
 // previous one during the rotation's overlap); before that, the config's.
 func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]string, error) {
-	initial := src.Auth.Token.Value()
-	if src.Auth.Type == config.AuthHMAC {
-		initial = src.Auth.Secret.Value()
-	}
+	initial := src.Auth.SecretValue()
 	if s.Webhooks == nil || config.Secretless(src.Auth.Type) {
 		return []string{initial}, nil
 	}
@@ -184,81 +182,6 @@ func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]strin
 		return []string{initial}, nil
 	}
 	return secrets, nil
-}
-
-// anyEqualSecret compares got with every secret in constant time each.
-func anyEqualSecret(got string, secrets []string) bool {
-	ok := false
-	for _, want := range secrets {
-		if equalSecret(got, want) {
-			ok = true
-		}
-	}
-	return ok
-}
-
-func checkToken(r *http.Request, a config.SourceAuth, secrets []string) error {
-	var got string
-	if a.QueryParam != "" {
-		got = r.URL.Query().Get(a.QueryParam)
-	}
-	if got == "" {
-		h := r.Header.Get("Authorization")
-		if t, ok := bearer(h); ok {
-			got = strings.TrimSpace(t)
-		}
-	}
-	if got == "" {
-		where := `an "Authorization: Bearer <token>" header`
-		if a.QueryParam != "" {
-			where += " or the " + strconv.Quote(a.QueryParam) + " query parameter"
-		}
-		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "missing token: send %s", where)
-	}
-	if !anyEqualSecret(got, secrets) {
-		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "invalid token")
-	}
-	return nil
-}
-
-// bearer returns the credentials of an "Authorization: Bearer <token>"
-// header value; the scheme is case-insensitive (RFC 9110 §11.1).
-func bearer(h string) (string, bool) {
-	const scheme = "bearer "
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", false
-	}
-	return h[len(scheme):], true
-}
-
-func checkHMAC(r *http.Request, body []byte, a config.SourceAuth, secrets []string) error {
-	sig := r.Header.Get(a.Header)
-	if sig == "" {
-		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "missing signature header %s", a.Header)
-	}
-	sig = strings.TrimPrefix(strings.TrimSpace(sig), a.Prefix)
-	var got []byte
-	var err error
-	if a.Encoding == "base64" {
-		got, err = base64.StdEncoding.DecodeString(sig)
-	} else {
-		got, err = hex.DecodeString(sig)
-	}
-	if err != nil {
-		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "signature in %s is not %s", a.Header, a.Encoding)
-	}
-	ok := false
-	for _, secret := range secrets {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		if hmac.Equal(got, mac.Sum(nil)) && secret != "" {
-			ok = true
-		}
-	}
-	if !ok {
-		return incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "signature mismatch")
-	}
-	return nil
 }
 
 func checkJSON(body []byte) error {
@@ -281,18 +204,33 @@ func checkJSON(body []byte) error {
 	return incidenthub.Errorf(incidenthub.EINVALID, "body is not valid JSON")
 }
 
-// dedupKey is the event's dedup key: the source's idempotency header, else
-// the one its verifier learned (SNS's MessageId), else the mapping's.
-func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte, verified string) string {
+// dedupKey is the event's dedup key: the source's idempotency_header when
+// the request carries it (the operator's explicit choice), else the
+// delivery id the verifier authenticated (Standard Webhooks' webhook-id),
+// else the kind's own key from the body. Long keys are hashed to fit the
+// unique index.
+func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte, delivery string) string {
 	if src.IdempotencyHeader != "" {
 		if v := r.Header.Get(src.IdempotencyHeader); v != "" {
-			return "header:" + v
+			return boundKey("header:", v)
 		}
 	}
-	if verified != "" {
-		return verified
+	if delivery != "" {
+		return boundKey("delivery:", delivery)
 	}
 	return set.DedupKey(src.Kind, body) // a nil set is the built-in one
+}
+
+// maxKeyLen bounds a stored dedup key (PostgreSQL's B-tree index holds a
+// few KB per entry; senders' ids are short).
+const maxKeyLen = 200
+
+func boundKey(prefix, v string) string {
+	if len(prefix)+len(v) <= maxKeyLen {
+		return prefix + v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return prefix + "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // keptHeaders returns the request headers to store with the event, with

@@ -10,8 +10,10 @@ import (
 )
 
 // BenchmarkIngestChecks measures the CPU work the ingest path does on a
-// body before storing it: the JSON check and the dedup key (for
-// Alertmanager, from its alerts' fingerprint, startsAt and status).
+// body before storing it: the nesting scan, the JSON check and the dedup
+// key (for Alertmanager, from its alerts' fingerprint, startsAt and
+// status). BenchmarkCheckDepth and BenchmarkCheckJSON split out the first
+// two, to compare the scan with the check it precedes.
 //
 //	go test -run x -bench IngestChecks -benchmem ./web/
 func BenchmarkIngestChecks(b *testing.B) {
@@ -25,11 +27,42 @@ func BenchmarkIngestChecks(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
+		if err := checkDepth(body, config.DefaultMaxDepth); err != nil {
+			b.Fatal(err)
+		}
 		if err := checkJSON(body); err != nil {
 			b.Fatal(err)
 		}
 		if dedupKey(r, src, set, body, "") == "" {
 			b.Fatal("no dedup key")
+		}
+	}
+}
+
+func BenchmarkCheckDepth(b *testing.B) {
+	body, err := os.ReadFile("testdata/alertmanager-multi.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := checkDepth(body, config.DefaultMaxDepth); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckJSON(b *testing.B) {
+	body, err := os.ReadFile("testdata/alertmanager-multi.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := checkJSON(body); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

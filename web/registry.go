@@ -131,6 +131,9 @@ func (s *server) rotateRegistryEntry(c *gin.Context) {
 	}
 	var body struct {
 		Overlap string `json:"overlap"`
+		// Secret, when set, is the new secret a vendor issued (Sentry,
+		// PagerDuty): stored instead of a generated one, never echoed.
+		Secret *string `json:"secret"`
 	}
 	if err := bindOptional(c, &body); err != nil {
 		s.fail(c, err)
@@ -145,7 +148,15 @@ func (s *server) rotateRegistryEntry(c *gin.Context) {
 		}
 		overlap = &d
 	}
-	e, secret, err := s.Webhooks.Rotate(c.Request.Context(), c.GetString("actor"), dir, c.Param("name"), overlap)
+	var (
+		e      registry.Entry
+		secret string
+	)
+	if body.Secret != nil {
+		e, err = s.Webhooks.RotateTo(c.Request.Context(), c.GetString("actor"), dir, c.Param("name"), *body.Secret, overlap)
+	} else {
+		e, secret, err = s.Webhooks.Rotate(c.Request.Context(), c.GetString("actor"), dir, c.Param("name"), overlap)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -72,10 +72,20 @@ type registryHub struct {
 
 func newRegistryHub(t *testing.T, dialect string) *registryHub {
 	t.Helper()
+	return newRegistryHubWith(t, dialect, registryConfig, nil)
+}
+
+// newRegistryHubWith is newRegistryHub over another config; extra adds to
+// the environment.
+func newRegistryHubWith(t *testing.T, dialect, yamlText string, extra map[string]string) *registryHub {
+	t.Helper()
 	env := map[string]string{"SOURCE_TOKEN": sourceToken, "HMAC_SECRET": hmacSecret, "VIEWER_TOKEN": viewerToken,
 		"OPERATOR_TOKEN": operatorToken, app.EnvAPIToken: adminToken}
+	for k, v := range extra {
+		env[k] = v
+	}
 	getenv := func(k string) string { return env[k] }
-	cfg, err := config.Parse("test.yaml", []byte(registryConfig), getenv)
+	cfg, err := config.Parse("test.yaml", []byte(yamlText), getenv)
 	require.NoError(t, err)
 	key := make([]byte, 32)
 	_, err = rand.Read(key)

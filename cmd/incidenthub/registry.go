@@ -28,6 +28,7 @@ const registryUsage = `usage: incidenthub registry <list|show|rotate|revoke|reve
   list                 every entry with its owner, secret age, next rotation and flags
   show NAME            one entry in full (YAML)
   rotate NAME          new secret, shown once; the old one stays valid for --overlap
+                       (--secret-file FILE: the new secret a vendor issued, e.g. Sentry's, PagerDuty's)
   revoke NAME          revoke every secret now and issue a new one (--previous: end the overlap only)
   reveal NAME          show a secret the scheduler generated, once
   verify NAME          check the entry's credentials and record the result
@@ -54,6 +55,7 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 		overdue  *bool
 		failing  *bool
 		overlap  *time.Duration
+		supplied *string
 		previous *bool
 		format   *string
 		output   *string
@@ -70,6 +72,7 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 	case "show", "reveal", "verify":
 	case "rotate":
 		overlap = fs.Duration("overlap", -1, "how long the old secret stays valid (default: the entry's rotation.overlap, else 24h)")
+		supplied = fs.String("secret-file", "", "read the new secret from this file (one line; /dev/stdin works) instead of generating one: for secrets a vendor issues (Sentry, PagerDuty)")
 	case "revoke":
 		previous = fs.Bool("previous", false, "revoke only the previous secret (end a rotation's overlap now)")
 	case "export":
@@ -160,6 +163,17 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 		var ov *time.Duration
 		if *overlap >= 0 {
 			ov = overlap
+		}
+		if *supplied != "" {
+			b, err := os.ReadFile(*supplied)
+			if err != nil {
+				return fmt.Errorf("--secret-file: %w", err)
+			}
+			e, err := hooks.RotateTo(ctx, actor, *direction, name, strings.TrimRight(string(b), "\r\n"), ov)
+			if err != nil {
+				return err
+			}
+			return printSecret(stdout, "rotated (to the supplied secret)", e, "")
 		}
 		e, secret, err := hooks.Rotate(ctx, actor, *direction, name, ov)
 		if err != nil {

@@ -12,7 +12,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/incidenthub/incidenthub/internal/verify"
 	"github.com/incidenthub/incidenthub/mappings"
 )
 
@@ -22,6 +24,13 @@ const (
 	DefaultSQLitePath   = "incidenthub.db"
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultWorkers      = 4
+	// DefaultMaxDepth is how deeply an inbound JSON body may nest arrays
+	// and objects (ingest.max_depth); deeper bodies are refused with 400
+	// before anything parses them. No monitoring payload comes close.
+	DefaultMaxDepth = 64
+	// MaxMaxDepth is the largest ingest.max_depth: encoding/json refuses
+	// deeper documents anyway.
+	MaxMaxDepth = 10000
 )
 
 // Config is the whole configuration file.
@@ -88,7 +97,9 @@ type APIToken struct {
 
 // Ingest configures how inbound events are accepted and processed.
 type Ingest struct {
-	MaxBodyBytes int64    `yaml:"max_body_bytes"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDepth bounds the nesting of arrays and objects in a body.
+	MaxDepth     int      `yaml:"max_depth"`
 	Workers      int      `yaml:"workers"`
 	PollInterval Duration `yaml:"poll_interval"`
 	// Process false runs an accept-only replica: it stores events and
@@ -129,12 +140,20 @@ type Source struct {
 	AllowedPrefixes []netip.Prefix `yaml:"-"`
 }
 
-// Inbound auth types.
+// Inbound auth types (package internal/verify implements them).
 const (
-	AuthNone  = "none"
-	AuthToken = "token"
-	AuthHMAC  = "hmac"
+	AuthNone             = "none"
+	AuthToken            = "token"
+	AuthBasic            = "basic"
+	AuthHMAC             = "hmac"
+	AuthSentry           = "sentry"
+	AuthPagerDuty        = "pagerduty"
+	AuthStandardWebhooks = "standard-webhooks"
+	AuthSNS              = "sns"
 )
+
+// AuthTypes lists the inbound auth types, for messages.
+var AuthTypes = []string{AuthNone, AuthToken, AuthBasic, AuthHMAC, AuthSentry, AuthPagerDuty, AuthStandardWebhooks, AuthSNS}
 
 // SourceAuth is how a source proves a request is its own.
 type SourceAuth struct {
@@ -143,12 +162,67 @@ type SourceAuth struct {
 	// QueryParam is set, with that query parameter.
 	Token      Secret `yaml:"token"`
 	QueryParam string `yaml:"query_param"`
-	// hmac: HMAC-SHA256 of the raw body with Secret, sent in Header as
-	// Encoding (hex or base64), optionally after Prefix (e.g. "sha256=").
+	// basic: HTTP Basic credentials; Password is the rotated secret.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// Secret is the key of the signature schemes: hmac (HMAC-SHA256 of
+	// the raw body, sent in Header as Encoding (hex or base64), optionally
+	// after Prefix, e.g. "sha256="), sentry (the integration's client
+	// secret), pagerduty (the subscription's signing secret) and
+	// standard-webhooks (a whsec_ secret).
 	Secret   Secret `yaml:"secret"`
 	Header   string `yaml:"header"`
 	Encoding string `yaml:"encoding"`
 	Prefix   string `yaml:"prefix"`
+	// Tolerance is the replay window of the types whose sender stamps a
+	// time (sentry, standard-webhooks, sns): a delivery stamped further
+	// than this from the receive time, either way, is refused. Unset means
+	// DefaultTolerance; 0s turns the check off.
+	Tolerance *Duration `yaml:"tolerance"`
+}
+
+// DefaultTolerance is auth.tolerance when unset.
+const DefaultTolerance = 5 * time.Minute
+
+// SecretValue is the config's secret of the auth type: the token, the
+// Basic password, or the signing secret; "" for none.
+func (a SourceAuth) SecretValue() string {
+	switch a.Type {
+	case AuthNone, "":
+		return ""
+	case AuthToken:
+		return a.Token.Value()
+	case AuthBasic:
+		return a.Password.Value()
+	}
+	return a.Secret.Value()
+}
+
+// ReplayWindow is the effective tolerance (0: not checked).
+func (a SourceAuth) ReplayWindow() time.Duration {
+	if a.Tolerance == nil {
+		return DefaultTolerance
+	}
+	return a.Tolerance.Std()
+}
+
+// VendorIssued reports whether the vendor, not the hub, issues the
+// secret (Sentry's client secret, PagerDuty's signing secret): the hub
+// cannot generate a replacement the vendor would use.
+func (a SourceAuth) VendorIssued() bool {
+	return a.Type == AuthSentry || a.Type == AuthPagerDuty
+}
+
+// authKeys are the auth keys each type reads besides type.
+var authKeys = map[string][]string{
+	AuthNone:             nil,
+	AuthToken:            {"token", "query_param"},
+	AuthBasic:            {"username", "password"},
+	AuthHMAC:             {"secret", "header", "encoding", "prefix"},
+	AuthSentry:           {"secret", "tolerance"},
+	AuthPagerDuty:        {"secret"},
+	AuthStandardWebhooks: {"secret", "tolerance"},
+	AuthSNS:              nil, // Amazon's signature; the message age limit is SNS's own (internal/sns)
 }
 
 // Load reads, decodes and validates the config file at path. getenv
@@ -209,6 +283,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Ingest.Workers == 0 {
 		c.Ingest.Workers = DefaultWorkers
+	}
+	if c.Ingest.MaxDepth == 0 {
+		c.Ingest.MaxDepth = DefaultMaxDepth
 	}
 	if c.Ingest.PollInterval == 0 {
 		c.Ingest.PollInterval = Duration(1e9)
@@ -290,6 +367,9 @@ func (c *Config) validate(d *document, checkKinds bool) {
 	if c.Ingest.Workers < 0 {
 		d.at("ingest.workers", "must be positive")
 	}
+	if c.Ingest.MaxDepth < 0 || c.Ingest.MaxDepth > MaxMaxDepth {
+		d.at("ingest.max_depth", "must be between 1 and %d (got %d)", MaxMaxDepth, c.Ingest.MaxDepth)
+	}
 	c.Correlation.validate(d)
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
@@ -347,35 +427,106 @@ func (c *Config) validate(d *document, checkKinds bool) {
 			}
 			s.AllowedPrefixes = append(s.AllowedPrefixes, pfx)
 		}
-		a := s.Auth
-		ap := p + ".auth"
-		switch a.Type {
-		case AuthNone:
-		case AuthToken:
-			if a.Token == "" {
-				d.at(ap+".token", "required for auth type token")
-			}
-		case AuthHMAC:
-			if a.Secret == "" {
-				d.at(ap+".secret", "required for auth type hmac")
-			}
-			if a.Header == "" {
-				d.at(ap+".header", "required for auth type hmac (the header carrying the signature)")
-			}
-			if a.Encoding != "hex" && a.Encoding != "base64" {
-				d.at(ap+".encoding", "must be hex or base64 (got %q)", a.Encoding)
-			}
-		case AuthSNS:
-		case "":
-			d.at(ap+".type", "required: one of none, token, hmac, sns (use none only behind another authenticating proxy)")
-		default:
-			d.at(ap+".type", "must be one of none, token, hmac, sns (got %q)", a.Type)
-		}
+		s.Auth.validate(d, p)
 		s.validateSNS(d, p)
-		s.RegistryInfo.validate(d, p, a.Type == AuthToken || a.Type == AuthHMAC)
+		if s.Auth.VendorIssued() && s.Rotation.Schedule != "" {
+			d.at(p+".rotation", "%s issues the secret of auth type %s, so the hub cannot rotate it on a schedule: rotate it in %s, then give the hub the new one with `incidenthub registry rotate %s --secret-file FILE`",
+				vendorName(s.Auth.Type), s.Auth.Type, vendorName(s.Auth.Type), s.Name)
+			s.RegistryInfo.validate(d, p, true)
+		} else {
+			s.RegistryInfo.validate(d, p, hubGenerated(s.Auth.Type))
+		}
 	}
 	c.Registry.validate(d)
 	c.validateNotifyTarget(d)
+}
+
+// validate checks the auth block of the source at key path p: the type,
+// the keys it needs, and no key it does not read.
+func (a SourceAuth) validate(d *document, p string) {
+	ap := p + ".auth"
+	types := strings.Join(AuthTypes, ", ")
+	keys, known := authKeys[a.Type]
+	switch {
+	case a.Type == "":
+		d.at(ap+".type", "required: one of %s (use none only behind another authenticating proxy)", types)
+		return
+	case !known:
+		d.at(ap+".type", "must be one of %s (got %q)", types, a.Type)
+		return
+	}
+	for _, k := range []string{"token", "query_param", "username", "password", "secret", "header", "encoding", "prefix", "tolerance"} {
+		if _, set := d.pos[ap+"."+k]; set && !slices.Contains(keys, k) {
+			uses := "no other keys"
+			if len(keys) > 0 {
+				uses = "its keys: " + strings.Join(keys, ", ")
+			}
+			d.at(ap+"."+k, "not used by auth type %s (%s)", a.Type, uses)
+		}
+	}
+	switch a.Type {
+	case AuthToken:
+		if a.Token == "" {
+			d.at(ap+".token", "required for auth type token")
+		}
+	case AuthBasic:
+		switch {
+		case a.Username == "":
+			d.at(ap+".username", "required for auth type basic")
+		case strings.Contains(a.Username, ":"):
+			d.at(ap+".username", "must not contain a colon (RFC 7617: it separates username and password)")
+		}
+		if a.Password == "" {
+			d.at(ap+".password", "required for auth type basic (the password is the secret the registry rotates)")
+		}
+	case AuthHMAC:
+		if a.Secret == "" {
+			d.at(ap+".secret", "required for auth type hmac")
+		}
+		if a.Header == "" {
+			d.at(ap+".header", "required for auth type hmac (the header carrying the signature)")
+		}
+		if a.Encoding != "hex" && a.Encoding != "base64" {
+			d.at(ap+".encoding", "must be hex or base64 (got %q)", a.Encoding)
+		}
+	case AuthSentry:
+		if a.Secret == "" {
+			d.at(ap+".secret", "required for auth type sentry: the integration's client secret (Sentry: Settings → Developer Settings → the integration → Credentials)")
+		}
+	case AuthPagerDuty:
+		if a.Secret == "" {
+			d.at(ap+".secret", "required for auth type pagerduty: the signing secret PagerDuty showed when the webhook subscription was created")
+		}
+	case AuthStandardWebhooks:
+		if a.Secret == "" {
+			d.at(ap+".secret", "required for auth type standard-webhooks: the sender's whsec_ signing secret")
+		} else if _, err := verify.ParseWebhookSecret(a.Secret.Value()); err != nil {
+			d.at(ap+".secret", "%v", err)
+		}
+	}
+	if a.Tolerance != nil && *a.Tolerance < 0 {
+		d.at(ap+".tolerance", "must not be negative (0s turns the timestamp check off)")
+	}
+}
+
+// hubGenerated reports whether the hub can generate a secret of the auth
+// type that its sender then uses (for rotation).
+func hubGenerated(authType string) bool {
+	switch authType {
+	case AuthToken, AuthBasic, AuthHMAC, AuthStandardWebhooks:
+		return true
+	}
+	return false
+}
+
+func vendorName(authType string) string {
+	switch authType {
+	case AuthSentry:
+		return "Sentry"
+	case AuthPagerDuty:
+		return "PagerDuty"
+	}
+	return authType
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -48,6 +48,7 @@ func TestLoadQuickstart(t *testing.T) {
 // Every problem in a file is reported at once, each with file:line:column
 // and the key path; the golden files are the exact text users see:
 //   - bad-many: the config's own keys, types, env references and values;
+//   - bad-auth: every auth type's missing, malformed and unused keys;
 //   - bad-targets: targets, including each connector's own validation;
 //   - bad-connectors: the jira, servicenow, statuspage and pagerduty blocks
 //     (unknown keys, blocks on the wrong type, outbound mapping problems at
@@ -56,7 +57,7 @@ func TestLoadQuickstart(t *testing.T) {
 //     after the config file's; an unreadable path at its mappings[i] entry.
 func TestProblemsGolden(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"bad-many", "bad-targets", "bad-connectors", "bad-mappings"} {
+	for _, name := range []string{"bad-many", "bad-auth", "bad-targets", "bad-connectors", "bad-mappings"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			_, err := Load("testdata/"+name+".yaml", env(nil))
@@ -263,5 +264,56 @@ targets:
 	require.NoError(t, err)
 	for _, tg := range cfg.Targets {
 		require.NotNil(t, tg.Outbound, tg.Name)
+	}
+}
+
+// Every auth type's valid block parses, and the secret the registry and
+// the verifiers use is the type's own key.
+func TestSourceAuthTypes(t *testing.T) {
+	t.Parallel()
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	cfg, err := Parse("c.yaml", []byte(`
+sources:
+  - {name: open, kind: generic, auth: {type: none}}
+  - {name: tok, kind: generic, auth: {type: token, token: t0k, query_param: token}}
+  - {name: grafana, kind: generic, auth: {type: basic, username: grafana, password: "${PW}"}}
+  - {name: gh, kind: generic, auth: {type: hmac, secret: h, header: X-Hub-Signature-256, prefix: "sha256="}}
+  - {name: sentry, kind: generic, auth: {type: sentry, secret: "${SENTRY}"}}
+  - {name: sentry-slow, kind: generic, auth: {type: sentry, secret: s, tolerance: 15m}}
+  - {name: pd, kind: generic, auth: {type: pagerduty, secret: p}}
+  - name: sw
+    kind: generic
+    auth: {type: standard-webhooks, secret: "${WHSEC}", tolerance: 0s}
+    rotation: {schedule: "@monthly"}
+  - {name: basic-rotated, kind: generic, auth: {type: basic, username: u, password: p}, rotation: {schedule: "@weekly"}}
+`), env(map[string]string{"PW": "pw-secret", "SENTRY": "sentry-secret", "WHSEC": whsec}))
+	require.NoError(t, err)
+	want := map[string]struct {
+		secret string
+		window time.Duration
+	}{
+		"open": {"", DefaultTolerance}, "tok": {"t0k", DefaultTolerance}, "grafana": {"pw-secret", DefaultTolerance},
+		"gh": {"h", DefaultTolerance}, "sentry": {"sentry-secret", DefaultTolerance}, "sentry-slow": {"s", 15 * time.Minute},
+		"pd": {"p", DefaultTolerance}, "sw": {whsec, 0}, "basic-rotated": {"p", DefaultTolerance},
+	}
+	for name, w := range want {
+		src, ok := cfg.Source(name)
+		require.True(t, ok, name)
+		require.Equal(t, w.secret, src.Auth.SecretValue(), name)
+		require.Equal(t, w.window, src.Auth.ReplayWindow(), name)
+	}
+	sentry, _ := cfg.Source("sentry")
+	require.True(t, sentry.Auth.VendorIssued())
+	sw, _ := cfg.Source("sw")
+	require.False(t, sw.Auth.VendorIssued())
+	require.Equal(t, DefaultMaxDepth, cfg.Ingest.MaxDepth)
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%v %+v %#v", cfg, cfg, cfg)
+	j, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	sb.Write(j)
+	for _, s := range []string{"pw-secret", "sentry-secret", whsec} {
+		require.NotContains(t, sb.String(), s)
 	}
 }

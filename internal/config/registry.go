@@ -125,7 +125,7 @@ func (r *RegistryInfo) validate(d *document, p string, hasSecret bool) {
 		d.at(p+".rotation.schedule", "%q is not a cron expression (e.g. \"0 3 1 * *\" or \"@monthly\"): %v", r.Rotation.Schedule, err)
 	}
 	if !hasSecret {
-		d.at(p+".rotation", "rotation needs a secret the hub generates: a source with auth type token or hmac, or a webhook target")
+		d.at(p+".rotation", "rotation needs a secret the hub generates: a source with auth type token, basic, hmac or standard-webhooks, or a webhook target")
 	}
 }
 

@@ -5,10 +5,6 @@ import (
 	"regexp"
 )
 
-// AuthSNS verifies the Amazon SNS signature of every message (package
-// internal/sns); it needs no secret.
-const AuthSNS = "sns"
-
 // Secretless reports whether an auth type works without a secret of the
 // hub's (none, or sns, which checks Amazon's signature): the registry has
 // nothing to store, verify or rotate for it.

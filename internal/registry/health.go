@@ -223,7 +223,7 @@ func (r *Registry) scheduled(ctx context.Context, direction, name string) error 
 		}
 		if row.NextRotationAt != nil && !now.Before(*row.NextRotationAt) {
 			ov := seconds(row.RotationOverlapSeconds)
-			s, err := r.rotateRow(row, ov)
+			s, err := r.rotateRow(row, ov, "")
 			if err != nil {
 				return err
 			}

@@ -81,8 +81,12 @@ func (f Fields) apply(row *entryRow, now time.Time) error {
 	if row.Kind == "" {
 		problems = append(problems, "kind is required")
 	}
-	if row.RotationSchedule != "" && config.Secretless(row.AuthMethod) {
-		problems = append(problems, "a rotation schedule needs an auth method with a secret")
+	if row.RotationSchedule != "" {
+		if config.Secretless(row.AuthMethod) {
+			problems = append(problems, "a rotation schedule needs an auth method with a secret")
+		} else if _, err := GenerateSecret(row.AuthMethod); err != nil {
+			problems = append(problems, fmt.Sprintf("a rotation schedule needs a secret the hub generates (auth method token, basic, hmac or standard-webhooks); the hub cannot generate a %q secret", row.AuthMethod))
+		}
 	}
 	if len(problems) > 0 {
 		return incidenthub.Errorf(incidenthub.EINVALID, "%s", strings.Join(problems, "; "))
@@ -107,7 +111,7 @@ func (r *Registry) Create(ctx context.Context, actor, direction, name string, f 
 	}
 	var secret string
 	if _, err := GenerateSecret(row.AuthMethod); err == nil {
-		if secret, err = r.rotateRow(row, 0); err != nil {
+		if secret, err = r.rotateRow(row, 0, ""); err != nil {
 			return Entry{}, "", err
 		}
 		row.LastRotatedAt = nil

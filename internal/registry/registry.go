@@ -40,6 +40,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/store"
+	"github.com/incidenthub/incidenthub/internal/verify"
 )
 
 // Directions.
@@ -63,8 +64,9 @@ const (
 // Auth methods the hub can generate secrets for.
 const (
 	AuthToken            = config.AuthToken
+	AuthBasic            = config.AuthBasic // the password
 	AuthHMAC             = config.AuthHMAC
-	AuthStandardWebhooks = "standard-webhooks" // whsec_ secrets (outbound signing)
+	AuthStandardWebhooks = config.AuthStandardWebhooks // whsec_ secrets (inbound and outbound signing)
 )
 
 // OverdueGrace is how long past its due time a rotation may be before the
@@ -124,12 +126,7 @@ func FromSources(sources []config.Source) []Spec {
 			Description: s.Description, Events: s.Events, ExpectedInterval: s.ExpectedInterval.Std(),
 			Schedule: s.Rotation.Schedule, Overlap: s.Rotation.Overlap.Std(),
 		}
-		switch s.Auth.Type {
-		case config.AuthToken:
-			sp.InitialSecret = s.Auth.Token.Value()
-		case config.AuthHMAC:
-			sp.InitialSecret = s.Auth.Secret.Value()
-		}
+		sp.InitialSecret = s.Auth.SecretValue()
 		out = append(out, sp)
 	}
 	return out
@@ -502,7 +499,9 @@ func find(tx *gorm.DB, direction, name string, lock bool) (*entryRow, error) {
 
 // GenerateSecret makes a new random secret for an auth method: whsec_ +
 // base64 for Standard Webhooks, otherwise 32 random bytes in hex with a
-// recognisable prefix for tokens.
+// recognisable prefix for tokens and Basic passwords. Sentry and PagerDuty
+// issue their own secrets: for them (and any other vendor's credential)
+// it refuses, pointing at RotateTo.
 func GenerateSecret(method string) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -510,13 +509,47 @@ func GenerateSecret(method string) (string, error) {
 	}
 	switch method {
 	case AuthStandardWebhooks:
-		return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
-	case AuthToken:
+		return verify.WebhookSecretPrefix + base64.StdEncoding.EncodeToString(b), nil
+	case AuthToken, AuthBasic:
 		return "ihs_" + hex.EncodeToString(b), nil
 	case AuthHMAC:
 		return hex.EncodeToString(b), nil
+	case config.AuthSentry, config.AuthPagerDuty:
+		return "", incidenthub.Errorf(incidenthub.ECONFLICT, "the hub cannot generate a %s secret: the vendor issues it. Rotate it in %s, then give the hub the new one: `incidenthub registry rotate NAME --secret-file FILE` (API: POST /api/v1/registry/{name}/rotate with {\"secret\": \"…\"}); the old one stays valid for the overlap",
+			method, vendor(method))
 	}
 	return "", incidenthub.Errorf(incidenthub.ECONFLICT, "the hub cannot generate a %q credential: rotate it at the provider, then update the config", method)
+}
+
+func vendor(method string) string {
+	switch method {
+	case config.AuthSentry:
+		return "Sentry (Settings → Developer Settings → the integration → rotate the client secret)"
+	case config.AuthPagerDuty:
+		return "PagerDuty (its webhook subscription)"
+	}
+	return "the provider"
+}
+
+// maxSuppliedSecret bounds a secret given to RotateTo.
+const maxSuppliedSecret = 4096
+
+// checkSupplied validates a secret an admin supplies for an auth method.
+func checkSupplied(method, secret string) error {
+	switch {
+	case secret == "":
+		return incidenthub.Errorf(incidenthub.EINVALID, "the new secret is empty")
+	case len(secret) > maxSuppliedSecret:
+		return incidenthub.Errorf(incidenthub.EINVALID, "the new secret is %d bytes; at most %d", len(secret), maxSuppliedSecret)
+	case strings.TrimSpace(secret) != secret:
+		return incidenthub.Errorf(incidenthub.EINVALID, "the new secret starts or ends with white space (a pasted line break?)")
+	}
+	if method == AuthStandardWebhooks {
+		if _, err := verify.ParseWebhookSecret(secret); err != nil {
+			return incidenthub.Errorf(incidenthub.EINVALID, "the new secret %v", err)
+		}
+	}
+	return nil
 }
 
 func (r *Registry) generator(row *entryRow) func() (string, error) {
@@ -537,7 +570,24 @@ func (r *Registry) needKey(action string) error {
 // time it is shown. The old secret stays valid for overlap (nil: the
 // entry's configured overlap, or the default).
 func (r *Registry) Rotate(ctx context.Context, actor, direction, name string, overlap *time.Duration) (Entry, string, error) {
-	return r.change(ctx, actor, direction, name, "registry.rotate", func(tx *gorm.DB, row *entryRow) (string, string, error) {
+	return r.rotate(ctx, actor, direction, name, overlap, "")
+}
+
+// RotateTo makes secret the entry's current secret, for credentials the
+// hub cannot generate (a vendor issues them: Sentry's client secret,
+// PagerDuty's signing secret); any entry with a secret accepts one. As
+// with Rotate, the old secret stays valid for overlap. The supplied secret
+// is stored encrypted and never shown again (whoever supplied it has it).
+func (r *Registry) RotateTo(ctx context.Context, actor, direction, name, secret string, overlap *time.Duration) (Entry, error) {
+	if secret == "" {
+		return Entry{}, incidenthub.Errorf(incidenthub.EINVALID, "the new secret is empty")
+	}
+	e, _, err := r.rotate(ctx, actor, direction, name, overlap, secret)
+	return e, err
+}
+
+func (r *Registry) rotate(ctx context.Context, actor, direction, name string, overlap *time.Duration, supplied string) (Entry, string, error) {
+	e, secret, err := r.change(ctx, actor, direction, name, "registry.rotate", supplied != "", func(tx *gorm.DB, row *entryRow) (string, string, error) {
 		ov := seconds(row.RotationOverlapSeconds)
 		if overlap != nil {
 			ov = *overlap
@@ -547,16 +597,24 @@ func (r *Registry) Rotate(ctx context.Context, actor, direction, name string, ov
 		if ov < 0 {
 			return "", "", incidenthub.Errorf(incidenthub.EINVALID, "overlap must not be negative")
 		}
-		secret, err := r.rotateRow(row, ov)
-		return secret, "overlap " + ov.String(), err
+		secret, err := r.rotateRow(row, ov, supplied)
+		detail := "overlap " + ov.String()
+		if supplied != "" {
+			detail += "; new secret supplied by " + actor
+		}
+		return secret, detail, err
 	})
+	if supplied != "" {
+		secret = ""
+	}
+	return e, secret, err
 }
 
 // Revoke invalidates secrets at once. previousOnly ends a rotation's
 // overlap (the old secret stops working, the current one stays); otherwise
 // every secret is revoked and a new one issued, shown once.
 func (r *Registry) Revoke(ctx context.Context, actor, direction, name string, previousOnly bool) (Entry, string, error) {
-	return r.change(ctx, actor, direction, name, "registry.revoke", func(tx *gorm.DB, row *entryRow) (string, string, error) {
+	return r.change(ctx, actor, direction, name, "registry.revoke", false, func(tx *gorm.DB, row *entryRow) (string, string, error) {
 		if previousOnly {
 			if row.SecretPrevious == nil {
 				return "", "", incidenthub.Errorf(incidenthub.ECONFLICT, "%s has no previous secret to revoke (no rotation overlap is running)", row.ref())
@@ -564,13 +622,14 @@ func (r *Registry) Revoke(ctx context.Context, actor, direction, name string, pr
 			row.SecretPrevious, row.PreviousExpiresAt = nil, nil
 			return "", "previous secret revoked", nil
 		}
-		secret, err := r.rotateRow(row, 0)
+		secret, err := r.rotateRow(row, 0, "")
 		return secret, "all secrets revoked; new secret issued", err
 	})
 }
 
 // change runs a secret-changing fn on a locked row, saves and audits it.
-func (r *Registry) change(ctx context.Context, actor, direction, name, action string, fn func(tx *gorm.DB, row *entryRow) (secret, detail string, err error)) (Entry, string, error) {
+// supplied says the new secret came from the actor (RotateTo), not the hub.
+func (r *Registry) change(ctx context.Context, actor, direction, name, action string, supplied bool, fn func(tx *gorm.DB, row *entryRow) (secret, detail string, err error)) (Entry, string, error) {
 	var (
 		secret string
 		saved  entryRow
@@ -600,7 +659,13 @@ func (r *Registry) change(ctx context.Context, actor, direction, name, action st
 	}
 	r.invalidate()
 	e := r.view(ctx, &saved)
-	if r.o.Notify != nil && secret != "" {
+	switch {
+	case r.o.Notify == nil || secret == "":
+	case supplied:
+		r.o.Notify(ctx, Notice{Entry: e, Action: action, Actor: actor, Instructions: fmt.Sprintf(
+			"The secret of %s %q was replaced by %s with a new one issued by the sender; the old one stays valid until %s.",
+			e.Direction, e.Name, actor, validUntil(e))})
+	default:
 		r.o.Notify(ctx, Notice{Entry: e, Action: action, Actor: actor, Instructions: fmt.Sprintf(
 			"The secret of %s %q was changed by %s, who was shown the new secret once; update the sender before %s.",
 			e.Direction, e.Name, actor, validUntil(e))})
@@ -615,18 +680,25 @@ func validUntil(e Entry) string {
 	return "now (the old secret no longer works)"
 }
 
-// rotateRow seals a new secret as current; with overlap > 0 the old one
-// becomes previous until now+overlap.
-func (r *Registry) rotateRow(row *entryRow, overlap time.Duration) (string, error) {
+// rotateRow seals a new secret as current: supplied, or else a generated
+// one; with overlap > 0 the old one becomes previous until now+overlap.
+func (r *Registry) rotateRow(row *entryRow, overlap time.Duration, supplied string) (string, error) {
 	if err := r.needKey("rotate " + row.ref()); err != nil {
 		return "", err
 	}
 	if config.Secretless(row.AuthMethod) {
 		return "", incidenthub.Errorf(incidenthub.ECONFLICT, "%s has auth method %q: there is no secret to rotate", row.ref(), row.AuthMethod)
 	}
-	secret, err := r.generator(row)()
-	if err != nil {
-		return "", err
+	secret := supplied
+	if supplied != "" {
+		if err := checkSupplied(row.AuthMethod, supplied); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if secret, err = r.generator(row)(); err != nil {
+			return "", err
+		}
 	}
 	sealed, err := r.o.Keys.Seal(secret, row.aad())
 	if err != nil {

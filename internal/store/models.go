@@ -29,9 +29,9 @@ type Event struct {
 	Error       string
 	// Note says what the hub did with an event that holds no alert (an
 	// SNS subscription confirmation); "" for the others.
-	Note        string
-	Attempts    int
-	Alerts      JSON[[]incidenthub.Alert]
+	Note     string
+	Attempts int
+	Alerts   JSON[[]incidenthub.Alert]
 	// Warnings are what normalization worked around (an unreadable
 	// timestamp, …); empty for none.
 	Warnings    JSON[[]incidenthub.Warning]
