@@ -281,12 +281,17 @@ func TestNormalizeWarnings(t *testing.T) {
 		{"datadog date out of range", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"9223372036854775807"}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "9223372036854775807", Message: `timestamp "9223372036854775807" is out of range`}}},
 		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","starts_at":"2024-05-01T10:00:00Z","ends_at":"2024-13-01T00:00:00Z"}]}`, at(10, 0), nil,
-			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].ends_at", Value: "2024-13-01T00:00:00Z", Message: `invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].ends_at", Value: "2024-13-01T00:00:00Z", Message: `invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		// A long value is shortened in the value and in the message.
 		{"generic long starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"` + long + `"}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: long[:200] + "…", Message: `invalid timestamp "` + long[:200] + `…" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: long[:200] + "…", Message: `invalid timestamp "` + long[:200] + `…" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// Vendor kinds: a bad time loses no alert either.
+		{"zabbix bad event_timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event_timestamp", Value: "soon", Message: `invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`}}},
+		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
