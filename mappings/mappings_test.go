@@ -290,6 +290,17 @@ func TestNormalizeWarnings(t *testing.T) {
 		// Vendor kinds: a bad time loses no alert either.
 		{"zabbix bad event_timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "event_timestamp", Value: "soon", Message: `invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`}}},
+		{"uptime-kuma bad heartbeat time", "uptime-kuma", `{"heartbeat":{"status":0,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "heartbeat.time", Value: "last tuesday", Message: `invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"uptime-kuma bad recovery time", "uptime-kuma", `{"heartbeat":{"status":1,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "heartbeat.time", Value: "last tuesday", Message: `invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// The UTC text stands in for an unreadable epoch.
+		{"pingdom bad time", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","state_changed_timestamp":"x","state_changed_utc_time":"2024-05-01T10:00:00"}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "state_changed_timestamp", Value: "x", Message: `invalid timestamp "x" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"elastic bad date", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","date":"tomorrow"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "tomorrow", Message: `invalid timestamp "tomorrow" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"sns bad StateChangeTime", "amazon-sns-cloudwatch", `{"Type":"Notification","MessageId":"m-1","Message":"{\"AlarmName\":\"cpu\",\"NewStateValue\":\"ALARM\",\"StateChangeTime\":\"soon\"}"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "Message.StateChangeTime", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
 	}
