@@ -301,6 +301,11 @@ func TestNormalizeWarnings(t *testing.T) {
 			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "tomorrow", Message: `invalid timestamp "tomorrow" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		{"sns bad StateChangeTime", "amazon-sns-cloudwatch", `{"Type":"Notification","MessageId":"m-1","Message":"{\"AlarmName\":\"cpu\",\"NewStateValue\":\"ALARM\",\"StateChangeTime\":\"soon\"}"}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "Message.StateChangeTime", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"pagerduty bad occurred_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.triggered","occurred_at":"now","data":{"type":"incident","id":"P1","status":"triggered","title":"x"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event.occurred_at", Value: "now", Message: `invalid timestamp "now" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		// A resolve without created_at has no start of its own.
+		{"pagerduty resolve, bad created_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.resolved","occurred_at":"2024-05-01T10:30:00Z","data":{"type":"incident","id":"P1","status":"resolved","title":"x","created_at":"today"}}}`, receivedAt, ptr(at(10, 30)),
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event.data.created_at", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
 		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
 	}
@@ -393,6 +398,8 @@ alert:
 
 // at is 2024-05-01 at h:m UTC.
 func at(h, m int) time.Time { return time.Date(2024, 5, 1, h, m, 0, 0, time.UTC) }
+
+func ptr[T any](v T) *T { return &v }
 
 // amBody is an Alertmanager payload with one firing alert per label set.
 func amBody(labelSets ...string) string {
