@@ -28,8 +28,7 @@ func TestCatalogBErrors(t *testing.T) {
 			`$: unknown Zabbix severity "9" in event_nseverity (want 0 to 5)`},
 		{"zabbix tags not parsed", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_tags":"[]"}`,
 			`event_tags: expected an array, got string`},
-		{"zabbix bad timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`,
-			`event_timestamp: invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`},
+		// A bad time is a warning, not an error: TestNormalizeWarnings.
 
 		{"opsgenie no action", "opsgenie", `{"alert":{"alertId":"a","message":"m"}}`,
 			`action: required field "action" is missing`},
@@ -50,8 +49,6 @@ func TestCatalogBErrors(t *testing.T) {
 			`heartbeat.status: unknown heartbeat status "5" (want 0 DOWN, 1 UP, 2 PENDING or 3 MAINTENANCE)`},
 		{"uptime-kuma no monitor id", "uptime-kuma", `{"heartbeat":{"status":0,"time":"2024-05-01 10:00:00.000"},"monitor":{"name":"x","type":"http"}}`,
 			`monitor.id: required field "fingerprint" is missing`},
-		{"uptime-kuma bad time", "uptime-kuma", `{"heartbeat":{"status":0,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`,
-			`heartbeat.time: invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"uptime-kuma tags not a list", "uptime-kuma", `{"heartbeat":{"status":0},"monitor":{"id":1,"name":"x","type":"http","tags":{"a":1}}}`,
 			`monitor.tags: expected an array, got object`},
 
@@ -63,8 +60,6 @@ func TestCatalogBErrors(t *testing.T) {
 			`check_id: required field "fingerprint" is missing`},
 		{"pingdom no check type", "pingdom", `{"check_id":1,"current_state":"DOWN"}`,
 			`check_type: required field "check_type" is missing`},
-		{"pingdom bad time", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","state_changed_timestamp":"x"}`,
-			`state_changed_timestamp: invalid timestamp "x" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"pingdom tags not a list", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","tags":"a,b"}`,
 			`tags: expected an array, got string`},
 
@@ -100,8 +95,6 @@ func TestCatalogBErrors(t *testing.T) {
 			`rule_name: required field "rule_name" is missing`},
 		{"elastic no action group", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n"}`,
 			`action_group: required field "status" is missing`},
-		{"elastic bad date", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","date":"tomorrow"}`,
-			`date: invalid timestamp "tomorrow" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
 		{"elastic tags unquoted", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","rule_tags":["a"]}`,
 			`rule_tags: expected a string, got array`},
 	}

@@ -281,12 +281,33 @@ func TestNormalizeWarnings(t *testing.T) {
 		{"datadog date out of range", "datadog", `{"alert_id":"12345","alert_transition":"Triggered","date":"9223372036854775807"}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "9223372036854775807", Message: `timestamp "9223372036854775807" is out of range`}}},
 		{"generic bad starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"yesterday"}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		{"generic bad ends_at", "generic", `{"alerts":[{"status":"resolved","alert_type":"a","starts_at":"2024-05-01T10:00:00Z","ends_at":"2024-13-01T00:00:00Z"}]}`, at(10, 0), nil,
-			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].ends_at", Value: "2024-13-01T00:00:00Z", Message: `invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "ends_at", Path: "alerts[0].ends_at", Value: "2024-13-01T00:00:00Z", Message: `invalid timestamp "2024-13-01T00:00:00Z" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		// A long value is shortened in the value and in the message.
 		{"generic long starts_at", "generic", `{"status":"firing","alert_type":"a","starts_at":"` + long + `"}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: long[:200] + "…", Message: `invalid timestamp "` + long[:200] + `…" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+			[]incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: long[:200] + "…", Message: `invalid timestamp "` + long[:200] + `…" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// Vendor kinds: a bad time loses no alert either.
+		{"zabbix bad event_timestamp", "zabbix", `{"event_id":"1","event_value":"1","trigger_name_orig":"x","event_timestamp":"soon"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event_timestamp", Value: "soon", Message: `invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`}}},
+		{"uptime-kuma bad heartbeat time", "uptime-kuma", `{"heartbeat":{"status":0,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "heartbeat.time", Value: "last tuesday", Message: `invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"uptime-kuma bad recovery time", "uptime-kuma", `{"heartbeat":{"status":1,"time":"last tuesday"},"monitor":{"id":1,"name":"x","type":"http"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "heartbeat.time", Value: "last tuesday", Message: `invalid timestamp "last tuesday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// The UTC text stands in for an unreadable epoch.
+		{"pingdom bad time", "pingdom", `{"check_id":1,"check_type":"HTTP","current_state":"DOWN","state_changed_timestamp":"x","state_changed_utc_time":"2024-05-01T10:00:00"}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "state_changed_timestamp", Value: "x", Message: `invalid timestamp "x" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"elastic bad date", "elastic", `{"rule_id":"r","alert_id":"a","rule_name":"n","action_group":"x","date":"tomorrow"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "date", Value: "tomorrow", Message: `invalid timestamp "tomorrow" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"sns bad StateChangeTime", "amazon-sns-cloudwatch", `{"Type":"Notification","MessageId":"m-1","Message":"{\"AlarmName\":\"cpu\",\"NewStateValue\":\"ALARM\",\"StateChangeTime\":\"soon\"}"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "Message.StateChangeTime", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"pagerduty bad occurred_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.triggered","occurred_at":"now","data":{"type":"incident","id":"P1","status":"triggered","title":"x"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event.occurred_at", Value: "now", Message: `invalid timestamp "now" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		// A resolve without created_at has no start of its own.
+		{"pagerduty resolve, bad created_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.resolved","occurred_at":"2024-05-01T10:30:00Z","data":{"type":"incident","id":"P1","status":"resolved","title":"x","created_at":"today"}}}`, receivedAt, ptr(at(10, 30)),
+			[]incidenthub.Warning{{Field: "starts_at", Path: "event.data.created_at", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,6 +398,8 @@ alert:
 
 // at is 2024-05-01 at h:m UTC.
 func at(h, m int) time.Time { return time.Date(2024, 5, 1, h, m, 0, 0, time.UTC) }
+
+func ptr[T any](v T) *T { return &v }
 
 // amBody is an Alertmanager payload with one firing alert per label set.
 func amBody(labelSets ...string) string {

@@ -70,7 +70,17 @@ func TestStormTemplates(t *testing.T) {
 				require.Equal(t, incidenthub.AlertFiring, fa.Status)
 				require.Equal(t, incidenthub.AlertResolved, ra.Status)
 				require.Equal(t, fa.Fingerprint, ra.Fingerprint, "the resolve must name the alert the firing opened")
-				require.True(t, d.FiredAt.Equal(fa.StartsAt), "the firing starts at its .Time")
+				if stormtest.NoPayloadTimes[kind] {
+					// No time in the payload: the firing starts when it is
+					// received, and the resolve neither starts nor ends.
+					require.Equal(t, incidenthub.StartsAtReceived, fa.StartsAtFrom, "%s sends no time", kind)
+					require.True(t, d.FiredAt.Add(time.Minute).Equal(fa.StartsAt), "the firing starts when received")
+					require.Equal(t, incidenthub.StartsAtReceived, ra.StartsAtFrom, "%s sends no time", kind)
+					require.Nil(t, ra.EndsAt, "%s sends no time", kind)
+				} else {
+					require.Empty(t, fa.StartsAtFrom, "the firing carries its start")
+					require.True(t, d.FiredAt.Equal(fa.StartsAt), "the firing starts at its .Time")
+				}
 				require.False(t, fps[fa.Fingerprint], "each alert has its own fingerprint")
 				fps[fa.Fingerprint] = true
 				if ra.StartsAtFrom == "" {

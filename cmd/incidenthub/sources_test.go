@@ -34,8 +34,12 @@ func TestSourcesList(t *testing.T) {
 	var list []kindInfo
 	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
 	require.Len(t, list, len(mappings.Kinds()))
+	builtin := map[string]kindInfo{}
+	for _, k := range list {
+		builtin[k.Kind] = k
+	}
 	require.Equal(t, kindInfo{Kind: "datadog", Description: "Datadog webhook integration with the hub's payload template",
-		Auth: "token", Docs: "docs/sources.md#datadog", Builtin: true}, list[1])
+		Auth: "token", Docs: "docs/sources.md#datadog", Builtin: true}, builtin["datadog"])
 
 	// With a config: its mapping files' kinds, and the sources of each.
 	env := map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "tok"}
@@ -50,14 +54,20 @@ func TestSourcesList(t *testing.T) {
 	require.Equal(t, kindInfo{Kind: "homegrown", Description: "The check runner in ops/checks (one check result per POST)",
 		Auth: "token", Docs: filepath.Join("..", "..", "examples", "mappings", "homegrown.yaml"),
 		File: filepath.Join("..", "..", "examples", "mappings", "homegrown.yaml"), Sources: []string{"checks"}}, byKind["homegrown"])
-	require.Equal(t, []string{"aws"}, byKind["sns-cloudwatch"].Sources)
 	require.True(t, byKind["alertmanager"].Builtin)
-	require.Len(t, list, len(mappings.Kinds())+2)
+	require.Len(t, list, len(mappings.Kinds())+1)
 
 	stdout, stderr, code = cli(t, env, "sources", "list", "--config", "../../examples/custom-sources.yaml")
 	require.Equal(t, 0, code, stderr)
 	require.Regexp(t, `(?m)^homegrown\s+token\s+\.\./\.\./examples/mappings/homegrown\.yaml\s+The check runner in ops/checks \(one check result per POST\) \(sources: checks\)$`, stdout)
-	require.Regexp(t, `(?m)^sns-cloudwatch\s+-\s+`, stdout, "a mapping that does not say its auth type")
+
+	// A mapping that does not say its auth type shows "-".
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "noauth.yaml"), []byte("kind: noauth\ndescription: says no auth type\nalert:\n  alert_type: name\n  status: {value: firing}\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hub.yaml"), []byte("mappings: [noauth.yaml]\nsources:\n  - {name: n, kind: noauth, auth: {type: none}}\n"), 0o600))
+	stdout, stderr, code = cli(t, nil, "sources", "list", "--config", filepath.Join(dir, "hub.yaml"))
+	require.Equal(t, 0, code, stderr)
+	require.Regexp(t, `(?m)^noauth\s+-\s+`, stdout, "a mapping that does not say its auth type")
 }
 
 func TestSourcesListErrors(t *testing.T) {
@@ -85,10 +95,9 @@ func TestConfigCheckListsSources(t *testing.T) {
 	stdout, stderr, code := cli(t, map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "tok"}, "config", "check", "--config", "../../examples/custom-sources.yaml")
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.Len(t, lines, 3, stdout)
-	require.Contains(t, lines[0], "../../examples/custom-sources.yaml: ok (2 sources")
+	require.Len(t, lines, 2, stdout)
+	require.Contains(t, lines[0], "../../examples/custom-sources.yaml: ok (1 sources")
 	require.Equal(t, []string{"source", "checks", "kind", "homegrown", "(../../examples/mappings/homegrown.yaml)"}, strings.Fields(lines[1]))
-	require.Equal(t, []string{"source", "aws", "kind", "sns-cloudwatch", "(../../examples/mappings/sns-cloudwatch.yaml)"}, strings.Fields(lines[2]))
 
 	stdout, stderr, code = cli(t, map[string]string{"INCIDENTHUB_SOURCE_TOKEN": "tok"}, "config", "check", "--config", "../../examples/quickstart.yaml")
 	require.Equal(t, 0, code, stderr)

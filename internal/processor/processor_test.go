@@ -168,7 +168,7 @@ func TestWarningsKeptWithEvent(t *testing.T) {
 		require.Equal(t, store.EventProcessed, ev.Status)
 		require.Empty(t, ev.Error)
 		require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday 02:15",
-			Message: `invalid timestamp "yesterday 02:15" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}, ev.Warnings.V)
+			Message: `invalid timestamp "yesterday 02:15" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}, ev.Warnings.V)
 		require.Len(t, ev.Alerts.V, 1)
 		require.True(t, ev.Alerts.V[0].StartsAt.Equal(ev.ReceivedAt), "the receive time stands in for the unreadable starts_at")
 		list, _, err := st.ListIncidents(ctx, store.IncidentFilter{})

@@ -43,6 +43,12 @@ type KindData struct {
 	FiredAt time.Time
 }
 
+// NoPayloadTimes are the built-in kinds whose payloads carry no time at
+// all (Honeycomb's trigger webhook): an alert starts when the hub receives
+// its firing (starts_at_from "received") and its resolve has no end time.
+// Every other kind's firing must carry its start (.Time).
+var NoPayloadTimes = map[string]bool{"honeycomb": true}
+
 // KindTemplates are one kind's storm payloads:
 // <dir>/<kind>/storm/firing.json.tmpl and resolved.json.tmpl, Go
 // text/template files that each render one payload holding one alert.
@@ -130,7 +136,8 @@ type KindOptions struct {
 type kindAlert struct {
 	data        KindData
 	fingerprint string
-	event       string // the firing's event id
+	event       string    // the firing's event id
+	startsAt    time.Time // the firing's start: .FiredAt, or the receive time for NoPayloadTimes kinds
 }
 
 // RunKind posts the kind's storm and checks it: Hosts firings of one
@@ -178,9 +185,16 @@ func RunKind(t *testing.T, o KindOptions) {
 	posted := time.Since(began)
 	for i, a := range alerts {
 		ev := h.processed(events[i], "firing", a.data)
-		a.fingerprint, a.event = ev.Alerts[0].Fingerprint, events[i]
-		if ev.Alerts[0].Status != incidenthub.AlertFiring {
-			t.Fatalf("kind %s: firing payload %d mapped to status %s", kind, i, ev.Alerts[0].Status)
+		fa := ev.Alerts[0]
+		a.fingerprint, a.event, a.startsAt = fa.Fingerprint, events[i], fa.StartsAt
+		if fa.Status != incidenthub.AlertFiring {
+			t.Fatalf("kind %s: firing payload %d mapped to status %s", kind, i, fa.Status)
+		}
+		switch {
+		case NoPayloadTimes[kind] && fa.StartsAtFrom != incidenthub.StartsAtReceived:
+			t.Fatalf("kind %s sends no time, yet firing payload %d starts at %s (%s)", kind, i, fa.StartsAt, orPayload(fa.StartsAtFrom))
+		case !NoPayloadTimes[kind] && (fa.StartsAtFrom != "" || !fa.StartsAt.Equal(a.data.FiredAt)):
+			t.Fatalf("kind %s: firing payload %d starts at %s (%s), want its .Time %s", kind, i, fa.StartsAt, orPayload(fa.StartsAtFrom), a.data.FiredAt)
 		}
 	}
 	fps := map[string]bool{}
@@ -235,9 +249,9 @@ func RunKind(t *testing.T, o KindOptions) {
 				t.Fatalf("kind %s: incident %d has no alert %s (host %s)", kind, inc.ID, a.fingerprint, a.data.Host)
 			case m.Status != incidenthub.AlertResolved:
 				t.Fatalf("kind %s: alert %s (host %s) is %s after its resolve", kind, a.fingerprint, a.data.Host, m.Status)
-			case !m.Alert.StartsAt.Equal(a.data.FiredAt):
+			case !m.Alert.StartsAt.Equal(a.startsAt):
 				t.Fatalf("kind %s: resolved alert %s (host %s) starts at %s (%s), want its firing's time %s: a resolve that repeats the start should render {{.FiredAt}}; one that carries only its recovery time maps it to ends_at and leaves starts_at out",
-					kind, a.fingerprint, a.data.Host, m.Alert.StartsAt, orPayload(m.Alert.StartsAtFrom), a.data.FiredAt)
+					kind, a.fingerprint, a.data.Host, m.Alert.StartsAt, orPayload(m.Alert.StartsAtFrom), a.startsAt)
 			case m.Alert.EndsAt != nil && !m.Alert.EndsAt.Equal(a.data.Time):
 				t.Fatalf("kind %s: resolved alert %s (host %s) ends at %s, want the resolve's time %s", kind, a.fingerprint, a.data.Host, m.Alert.EndsAt, a.data.Time)
 			}
