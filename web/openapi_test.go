@@ -211,7 +211,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			} `json:"event"`
 		}](t, call(http.MethodGet, "/api/v1/events/"+warnedID, viewerToken, "", "/api/v1/events/{id}", http.StatusOK))
 		require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday",
-			Message: `invalid timestamp "yesterday" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}, ev.Event.Warnings)
+			Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}, ev.Event.Warnings)
 		call(http.MethodPost, "/api/v1/incidents/"+id+"/acknowledge", operatorToken, `{"note": "on it"}`, "/api/v1/incidents/{id}/acknowledge", http.StatusOK)
 		call(http.MethodGet, "/api/v1/incidents/"+id+"/timeline?limit=1", viewerToken, "", "/api/v1/incidents/{id}/timeline", http.StatusOK)
 

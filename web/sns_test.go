@@ -123,7 +123,9 @@ func TestSNSIngest(t *testing.T) {
 		requireError(t, post("aws", badURL), http.StatusUnauthorized, "unauthorized",
 			`SigningCertURL "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem"`, "is not sns.<region>.amazonaws.com")
 		requireError(t, h.post("aws", []byte(`{"Type":"Notification","Message":"{}"}`)), http.StatusUnauthorized, "unauthorized", "SNS Notification lacks MessageId")
-		requireError(t, h.post("aws", []byte(`not json`)), http.StatusBadRequest, "invalid")
+		// The signature is inside the body: one that does not parse cannot
+		// be authenticated, and unauthenticated comes first (as for tokens).
+		requireError(t, h.post("aws", []byte(`not json`)), http.StatusUnauthorized, "unauthorized", "body is not an Amazon SNS message")
 
 		// Another topic: signed, but not allowed here; any topic is allowed
 		// on the source without topic_arns.
