@@ -40,8 +40,8 @@ type incidentsView struct {
 	// LiveURL (v=).
 	LiveBody    template.HTML
 	liveVersion string
-	PollSeconds       int
-	LastEvent         *store.LastEvent
+	PollSeconds int
+	LastEvent   *store.LastEvent
 
 	Severities, Sources, Targets, Services []string
 }
