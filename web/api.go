@@ -125,6 +125,9 @@ type eventView struct {
 	Attempts    int                 `json:"attempts"`
 	Alerts      []incidenthub.Alert `json:"alerts"`
 	ProcessedAt *time.Time          `json:"processed_at,omitempty"`
+	// Repeats of this event that were acknowledged but not stored again.
+	Duplicates      int        `json:"duplicates"`
+	LastDuplicateAt *time.Time `json:"last_duplicate_at,omitempty"`
 }
 
 func (s *server) getEvent(c *gin.Context) {
@@ -146,5 +149,6 @@ func (s *server) getEvent(c *gin.Context) {
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
 		Attempts: ev.Attempts, Alerts: alerts, ProcessedAt: ev.ProcessedAt,
+		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt,
 	}})
 }

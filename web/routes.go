@@ -17,6 +17,7 @@ func (s *server) routes() {
 	viewer := api.Group("", s.require(config.RoleViewer))
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
+	viewer.GET("/events", s.listEvents)
 	viewer.GET("/events/:id", s.getEvent)
 	viewer.GET("/config", s.getConfig)
 	viewer.POST("/rules/test", s.testRules)
