@@ -18,13 +18,12 @@ type incidentList struct {
 }
 
 func (s *server) listIncidents(c *gin.Context) {
-	f := store.IncidentFilter{Status: c.Query("status"), Service: c.Query("service"), Key: c.Query("key")}
-	if f.Status != "" && !incidenthub.IncidentStatus(f.Status).Valid() {
-		s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "status must be open, acknowledged or resolved (got %q)", f.Status))
+	f, err := incidentFilter(c.Query)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
-	var err error
-	if f.Limit, f.After, err = pageParams(c, 50, 500); err != nil {
+	if f.Limit, err = intParam(c, "limit", 50, 1, 500); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -33,7 +32,31 @@ func (s *server) listIncidents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, incidentList{Incidents: list, NextCursor: nextCursor(next)})
+	c.JSON(http.StatusOK, incidentList{Incidents: list, NextCursor: next})
+}
+
+// incidentFilter reads the incident list's filters (shared by the API and
+// the web UI) from query parameters: status, service, key, severity,
+// source, target, q, order and cursor.
+func incidentFilter(query func(string) string) (store.IncidentFilter, error) {
+	f := store.IncidentFilter{
+		Status: query("status"), Service: query("service"), Key: query("key"), Severity: query("severity"),
+		Source: query("source"), Target: query("target"), Text: query("q"), Order: query("order"),
+		Cursor: query("cursor"),
+	}
+	if f.Status != "" && !incidenthub.IncidentStatus(f.Status).Valid() {
+		return f, incidenthub.Errorf(incidenthub.EINVALID, "status must be open, acknowledged or resolved (got %q)", f.Status)
+	}
+	if f.Severity != "" && !incidenthub.Severity(f.Severity).Valid() {
+		return f, incidenthub.Errorf(incidenthub.EINVALID, "severity must be critical, high, warning or info (got %q)", f.Severity)
+	}
+	if !store.ValidOrder(f.Order) {
+		return f, incidenthub.Errorf(incidenthub.EINVALID, "order must be %s or %s (got %q)", store.OrderOpened, store.OrderActivity, f.Order)
+	}
+	if len(f.Text) > 200 {
+		return f, incidenthub.Errorf(incidenthub.EINVALID, "q is longer than 200 characters")
+	}
+	return f, nil
 }
 
 // pageParams reads limit (def when absent, at most max) and the opaque

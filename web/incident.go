@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -77,13 +78,30 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// act runs fn in one transaction with the notifier and the audit record
-// (action "incident.<name>"), then answers with the incident with id show.
+// act runs fn with runAction, then answers with the incident with id
+// show.
 func (s *server) act(c *gin.Context, name string, fn func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error), show func([]correlation.Change) int64, status int) {
+	changes, err := s.runAction(c.Request.Context(), c.GetString("actor"), name, fn)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	inc, alerts, err := s.Store.GetIncident(c.Request.Context(), show(changes))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, gin.H{"incident": inc, "alerts": alerts})
+}
+
+// runAction runs a manual incident action fn by actor in one transaction
+// with the notifier and the audit record (action "incident.<name>"). The
+// API and the web UI both act through it.
+func (s *server) runAction(ctx context.Context, actor, name string, fn func(tx *gorm.DB, act correlation.Action) ([]correlation.Change, error)) ([]correlation.Change, error) {
 	var changes []correlation.Change
-	err := s.Store.Tx(c.Request.Context(), func(tx *gorm.DB) error {
+	err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		act := correlation.Action{Actor: c.GetString("actor")}
+		act := correlation.Action{Actor: actor}
 		changes, err = fn(tx, act)
 		if err != nil {
 			return err
@@ -106,16 +124,7 @@ func (s *server) act(c *gin.Context, name string, fn func(tx *gorm.DB, act corre
 		}
 		return nil
 	})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	inc, alerts, err := s.Store.GetIncident(c.Request.Context(), show(changes))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(status, gin.H{"incident": inc, "alerts": alerts})
+	return changes, err
 }
 
 func first(changes []correlation.Change) int64 { return changes[0].IncidentID }

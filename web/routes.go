@@ -1,6 +1,12 @@
 package web
 
-import "github.com/incidenthub/incidenthub/internal/config"
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/incidenthub/incidenthub/internal/config"
+)
 
 // routes lists the whole HTTP surface.
 func (s *server) routes() {
@@ -51,4 +57,25 @@ func (s *server) routes() {
 	operator.POST("/incidents/:id/reopen", s.reopenIncident)
 	operator.POST("/incidents/:id/merge", s.mergeIncident)
 	operator.POST("/incidents/:id/split", s.splitIncident)
+
+	// The web UI (ui*.go): HTML pages under /ui/, signed in with a session
+	// cookie. Not in openapi.yaml: it is not part of the JSON API.
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
+	r.GET("/ui", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
+	ui := r.Group("/ui", uiHeaders, s.markTrustedProxy)
+	ui.GET("/static/*file", s.uiStatic)
+	ui.GET("/sign-in", s.signInPage)
+	ui.POST("/sign-in", s.signIn)
+	pages := ui.Group("", s.uiAuth) // signed in, any role
+	pages.POST("/sign-out", s.uiCSRF, s.signOut)
+	pages.GET("/", s.incidentsPage)
+	pages.GET("/incidents", s.incidentsPage)
+	pages.GET("/incidents/live", s.incidentsLive) // the list's live region (htmx polls it)
+	pages.GET("/incidents/:id", s.incidentPage)
+	act := pages.Group("", s.uiCSRF, s.uiRequire(config.RoleOperator)) // state changes
+	act.POST("/incidents/:id/acknowledge", s.uiAcknowledge)
+	act.POST("/incidents/:id/resolve", s.uiResolve)
+	act.POST("/incidents/:id/reopen", s.uiReopen)
+	act.POST("/incidents/:id/merge", s.uiMerge)
+	act.POST("/incidents/:id/split", s.uiSplit)
 }

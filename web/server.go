@@ -1,5 +1,6 @@
 // Package web is the hub's HTTP surface: inbound webhooks at
-// /hooks/{source}, the JSON API under /api/v1, health and metrics.
+// /hooks/{source}, the JSON API under /api/v1, health and metrics, and the
+// web UI under /ui/.
 package web
 
 import (
@@ -7,6 +8,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +58,9 @@ type server struct {
 	Deps
 	engine  *gin.Engine
 	inbound *prometheus.CounterVec
+
+	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
+	trustedProxies []netip.Prefix // cfg.TrustedProxies, parsed
 }
 
 var ginMode sync.Once
@@ -85,8 +91,21 @@ func New(d Deps) http.Handler {
 		// Validated at config load; an error here is a bug.
 		panic(err)
 	}
+	s.trustedProxies = parseProxies(cfg.TrustedProxies)
+	ui, err := loadUITemplates()
+	if err != nil {
+		// The templates are embedded and parsed by every test; an error
+		// here is a bug.
+		panic(err)
+	}
+	s.ui = ui
 	e.Use(s.requestID, s.logRequests, s.recover)
 	e.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/ui/") {
+			uiHeaders(c)
+			s.uiNotFound(c)
+			return
+		}
 		s.fail(c, incidenthub.Errorf(incidenthub.ENOTFOUND, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {

@@ -152,24 +152,72 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (*incidenthub.Deliver
 // object and the status of the latest delivery, ordered by target name.
 // Refs hold remote ids only, never secrets.
 func (s *Store) IncidentTargets(ctx context.Context, incidentID int64) ([]incidenthub.TargetSync, error) {
-	db := s.DB.WithContext(ctx)
-	var syncs []DeliverySync
-	if err := db.Where("incident_id = ?", incidentID).Order("target").Find(&syncs).Error; err != nil {
+	m, err := s.TargetStates(ctx, []int64{incidentID})
+	if err != nil {
 		return nil, err
 	}
-	out := make([]incidenthub.TargetSync, 0, len(syncs))
+	out := m[incidentID]
+	if out == nil {
+		out = []incidenthub.TargetSync{}
+	}
+	return out, nil
+}
+
+// TargetStates is IncidentTargets for several incidents in three queries:
+// the map holds an entry for each incident that has targets.
+func (s *Store) TargetStates(ctx context.Context, incidentIDs []int64) (map[int64][]incidenthub.TargetSync, error) {
+	out := map[int64][]incidenthub.TargetSync{}
+	if len(incidentIDs) == 0 {
+		return out, nil
+	}
+	db := s.DB.WithContext(ctx)
+	var syncs []DeliverySync
+	if err := db.Select("incident_id, target, ref, updated_at").Where("incident_id IN ?", incidentIDs).
+		Order("incident_id, target").Find(&syncs).Error; err != nil {
+		return nil, err
+	}
+	if len(syncs) == 0 {
+		return out, nil
+	}
+	// The latest delivery of each (incident, target) pair.
+	var last []Delivery
+	if err := db.Select("incident_id, target, target_type, status").Where("id IN (?)",
+		db.Model(&Delivery{}).Select("MAX(id)").Where("incident_id IN ?", incidentIDs).Group("incident_id, target"),
+	).Find(&last).Error; err != nil {
+		return nil, err
+	}
+	type pair struct {
+		id     int64
+		target string
+	}
+	latest := make(map[pair]*Delivery, len(last))
+	for i := range last {
+		latest[pair{last[i].IncidentID, last[i].Target}] = &last[i]
+	}
 	for _, sy := range syncs {
 		ts := incidenthub.TargetSync{Target: sy.Target, UpdatedAt: sy.UpdatedAt}
 		ts.Refs, ts.URL = incidenthub.RefView(sy.Ref.V)
-		var last Delivery
-		err := db.Where("incident_id = ? AND target = ?", incidentID, sy.Target).Order("id DESC").Take(&last).Error
-		switch {
-		case err == nil:
-			ts.Type, ts.LastStatus = last.TargetType, last.Status
-		case !errors.Is(err, gorm.ErrRecordNotFound):
-			return nil, err
+		if d := latest[pair{sy.IncidentID, sy.Target}]; d != nil {
+			ts.Type, ts.LastStatus = d.TargetType, d.Status
 		}
-		out = append(out, ts)
+		out[sy.IncidentID] = append(out[sy.IncidentID], ts)
+	}
+	return out, nil
+}
+
+// AttemptsOf returns the attempts of each delivery, oldest first, keyed by
+// delivery id.
+func (s *Store) AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]incidenthub.DeliveryAttempt, error) {
+	out := map[int64][]incidenthub.DeliveryAttempt{}
+	if len(deliveryIDs) == 0 {
+		return out, nil
+	}
+	var rows []DeliveryAttempt
+	if err := s.DB.WithContext(ctx).Where("delivery_id IN ?", deliveryIDs).Order("delivery_id, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		out[rows[i].DeliveryID] = append(out[rows[i].DeliveryID], rows[i].Domain())
 	}
 	return out, nil
 }

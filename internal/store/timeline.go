@@ -85,3 +85,18 @@ type OrphanResolve struct {
 	EventID     string
 	ReceivedAt  time.Time
 }
+
+// TimelineNewest returns an incident's timeline newest first: entries
+// before the cursor before (an entry id; 0 starts at the newest), and the
+// cursor of the next, older page (0 when this is the last). It does not
+// check that the incident exists.
+func (s *Store) TimelineNewest(ctx context.Context, incidentID, before int64, limit int) ([]incidenthub.TimelineEntry, int64, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := s.DB.WithContext(ctx).Where("incident_id = ?", incidentID)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	return Page(q, "id DESC", limit, func(r *TimelineEntry) int64 { return r.ID }, (*TimelineEntry).Domain)
+}
