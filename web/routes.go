@@ -78,4 +78,14 @@ func (s *server) routes() {
 	act.POST("/incidents/:id/reopen", s.uiReopen)
 	act.POST("/incidents/:id/merge", s.uiMerge)
 	act.POST("/incidents/:id/split", s.uiSplit)
+	// Events and Deliveries (ui_events.go, ui_deliveries.go).
+	pages.GET("/events", s.eventsPage)
+	pages.GET("/events/:id", s.eventPage)
+	pages.GET("/events/:id/live", s.eventLive) // the status region (htmx polls it while pending)
+	act.POST("/events/:id/replay", s.uiReplayEvent)
+	act.POST("/sources/:name/replay", s.uiReplaySource)
+	pages.GET("/deliveries", s.deliveriesPage)
+	pages.GET("/deliveries/:id", s.deliveryPage)
+	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
+	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
 }

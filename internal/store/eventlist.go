@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -103,4 +104,106 @@ func (s *Store) eventSummaryColumns() string {
 		return cols + "CASE WHEN jsonb_typeof(alerts) = 'array' THEN jsonb_array_length(alerts) ELSE 0 END AS alert_count, octet_length(body) AS size"
 	}
 	return cols + "CASE WHEN json_type(alerts) = 'array' THEN json_array_length(alerts) ELSE 0 END AS alert_count, length(body) AS size"
+}
+
+// eventCountPredicates are the statuses EventStatusCounts counts, each a
+// literal predicate one partial index serves. Processed is not counted:
+// it is nearly every event, and counting it would read them all.
+var eventCountPredicates = map[string]string{
+	EventPending:   "status = 'pending'",
+	EventUnmapped:  "status = 'unmapped'",
+	EventFailed:    "status = 'failed'",
+	EventDuplicate: "duplicates > 0",
+}
+
+// EventStatusCounts counts the events of source ("" for every source) that
+// are pending, unmapped, failed, or received duplicates.
+func (s *Store) EventStatusCounts(ctx context.Context, source string) (map[string]int64, error) {
+	out := make(map[string]int64, len(eventCountPredicates))
+	for status, pred := range eventCountPredicates {
+		q := s.DB.WithContext(ctx).Model(&Event{}).Where(pred)
+		if source != "" {
+			q = q.Where("source = ?", source)
+		}
+		var n int64
+		if err := q.Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("count %s events: %w", status, err)
+		}
+		out[status] = n
+	}
+	return out, nil
+}
+
+// SourceCount is how many events of one source have one status.
+type SourceCount struct {
+	Source string
+	Status string
+	Count  int64
+}
+
+// AttentionBySource counts the unmapped and failed events of each source
+// (the ones a replay may fix), by source name.
+func (s *Store) AttentionBySource(ctx context.Context) ([]SourceCount, error) {
+	var out []SourceCount
+	for _, status := range []string{EventUnmapped, EventFailed} {
+		var rows []SourceCount
+		err := s.DB.WithContext(ctx).Model(&Event{}).Select("source, COUNT(*) AS count").
+			Where(eventCountPredicates[status]).Group("source").Order("source").Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("count %s events by source: %w", status, err)
+		}
+		for _, r := range rows {
+			r.Status = status
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// AlertKey names an alert across incidents: its source and fingerprint.
+type AlertKey struct{ Source, Fingerprint string }
+
+// AlertIncidents finds, for each alert, the incident it belongs to now:
+// the incident of its latest membership (an alert split out or reopened
+// later is found where it is now). Alerts that never reached correlation
+// (dropped by a rule) are missing from the map.
+func (s *Store) AlertIncidents(ctx context.Context, keys []AlertKey) (map[AlertKey]Incident, error) {
+	out := map[AlertKey]Incident{}
+	ids := map[AlertKey]int64{}
+	db := s.DB.WithContext(ctx)
+	for _, k := range keys {
+		if _, done := ids[k]; done {
+			continue
+		}
+		var m IncidentAlert
+		err := db.Select("incident_id").Where("source = ? AND fingerprint = ?", k.Source, k.Fingerprint).
+			Order("id DESC").Limit(1).Find(&m).Error
+		if err != nil {
+			return nil, fmt.Errorf("find the incident of alert %s: %w", k.Fingerprint, err)
+		}
+		ids[k] = m.IncidentID
+	}
+	want := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id > 0 {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return out, nil
+	}
+	var incs []Incident
+	if err := db.Select("id, title, status, severity, service").Where("id IN ?", want).Find(&incs).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]Incident, len(incs))
+	for _, inc := range incs {
+		byID[inc.ID] = inc
+	}
+	for k, id := range ids {
+		if inc, ok := byID[id]; ok {
+			out[k] = inc
+		}
+	}
+	return out, nil
 }
