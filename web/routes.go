@@ -86,6 +86,7 @@ func (s *server) routes() {
 	act.POST("/sources/:name/replay", s.uiReplaySource)
 	pages.GET("/deliveries", s.deliveriesPage)
 	pages.GET("/deliveries/:id", s.deliveryPage)
+	pages.GET("/deliveries/:id/live", s.deliveryLive) // below the heading (htmx polls it while in flight)
 	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
 	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
 }

@@ -173,6 +173,9 @@ type deliveryPageView struct {
 	CanAct   bool
 	// Retryable: dead or retrying, so an operator may attempt it now.
 	Retryable bool
+	// Live: pending or retrying, so the page refreshes itself.
+	Live        bool
+	PollSeconds int
 }
 
 // attemptView is one attempt with its headers sorted and bodies indented.
@@ -183,19 +186,39 @@ type attemptView struct {
 }
 
 func (s *server) deliveryPage(c *gin.Context) {
+	v, err := s.deliveryData(c)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	s.render(c, "delivery", v)
+}
+
+// deliveryLive renders the region below the heading (htmx polls it while
+// the delivery is in flight).
+func (s *server) deliveryLive(c *gin.Context) {
+	v, err := s.deliveryData(c)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	s.renderPartial(c, "delivery", "delivery-live", v)
+}
+
+// deliveryData gathers one delivery through the same store call as
+// GET /api/v1/deliveries/{id}.
+func (s *server) deliveryData(c *gin.Context) (*deliveryPageView, error) {
 	id, err := deliveryID(c)
 	if err != nil {
-		s.uiFail(c, err)
-		return
+		return nil, err
 	}
-	// The same store call as GET /api/v1/deliveries/{id}.
 	d, attempts, err := s.Store.GetDelivery(c.Request.Context(), id)
 	if err != nil {
-		s.uiFail(c, err)
-		return
+		return nil, err
 	}
 	v := &deliveryPageView{uiPage: uiPage{Title: fmt.Sprintf("Delivery %d to %s", d.ID, d.Target), Nav: "deliveries"}, Delivery: d,
-		CanAct: canOperate(c), Retryable: d.Status == incidenthub.DeliveryDead || d.Status == incidenthub.DeliveryRetrying}
+		CanAct: canOperate(c), Retryable: d.Status == incidenthub.DeliveryDead || d.Status == incidenthub.DeliveryRetrying,
+		Live: d.Status == incidenthub.DeliveryPending || d.Status == incidenthub.DeliveryRetrying, PollSeconds: 2}
 	if s.Deliveries != nil {
 		v.Circuit = s.Deliveries.TargetState()[d.Target]
 	}
@@ -207,7 +230,7 @@ func (s *server) deliveryPage(c *gin.Context) {
 		av.RespBody, _, _ = prettyBody([]byte(a.ResponseBody), eventBodyLimit)
 		v.Attempts = append(v.Attempts, av)
 	}
-	s.render(c, "delivery", v)
+	return v, nil
 }
 
 func headerList(h map[string][]string) []kv {
