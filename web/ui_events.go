@@ -24,6 +24,9 @@ import (
 // eventBodyLimit caps the body shown on the page; the API has all of it.
 const eventBodyLimit = 256 << 10
 
+// eventAlertLimit caps the alerts shown (and looked up) for one event.
+const eventAlertLimit = 100
+
 type eventsView struct {
 	uiPage
 	Filter   store.EventFilter
@@ -200,6 +203,8 @@ type eventPageView struct {
 	BodyCut   bool
 	BodyBytes int
 	Alerts    []eventAlert
+	// AlertCount is how many alerts it mapped to (Alerts may be fewer).
+	AlertCount int
 	// Warnings are what normalization worked around: see eventWarnings.
 	Warnings []eventWarning
 	// Source is the source's config now, nil when it is gone; CurrentKind
@@ -277,15 +282,20 @@ func (s *server) eventData(c *gin.Context) (*eventPageView, error) {
 	v.Body, v.BodyCut, v.BodyBytes = prettyBody(ev.Body, eventBodyLimit)
 	v.Warnings = eventWarnings(ev)
 
-	keys := make([]store.AlertKey, 0, len(ev.Alerts.V))
-	for _, a := range ev.Alerts.V {
+	alerts := ev.Alerts.V
+	v.AlertCount = len(alerts)
+	if len(alerts) > eventAlertLimit {
+		alerts = alerts[:eventAlertLimit]
+	}
+	keys := make([]store.AlertKey, 0, len(alerts))
+	for _, a := range alerts {
 		keys = append(keys, store.AlertKey{Source: a.Source, Fingerprint: a.Fingerprint})
 	}
 	incs, err := s.Store.AlertIncidents(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range ev.Alerts.V {
+	for _, a := range alerts {
 		ea := eventAlert{Alert: a}
 		if inc, ok := incs[store.AlertKey{Source: a.Source, Fingerprint: a.Fingerprint}]; ok {
 			ea.Incident = &inc

@@ -279,3 +279,23 @@ func TestUIDeliveries(t *testing.T) {
 		op.requireNoSecrets(uiSecrets...)
 	})
 }
+
+// TestUIEventManyAlerts: an event that fanned out into many alerts shows
+// the first 100 (each looked up for its incident) and says so.
+func TestUIEventManyAlerts(t *testing.T) {
+	u, _ := newSwappableUIHub(t, store.SQLite, fmt.Sprintf(uiEventsConfig, "generic"))
+	alerts := make([]string, 120)
+	for i := range alerts {
+		alerts[i] = fmt.Sprintf(`{"status": "firing", "service": "web", "alert_type": "http_5xx", "title": "5xx on web-%03d", "host": "web-%03d"}`, i, i)
+	}
+	id, _ := requireAccepted(t, u.post("gen", []byte(`{"id": "fan-1", "alerts": [`+strings.Join(alerts, ",")+`]}`)))
+	u.process(t)
+	b := u.browser(t)
+	require.Equal(t, http.StatusSeeOther, b.signIn(uiViewerToken, "").StatusCode)
+	p := b.get("/ui/events/" + id)
+	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
+	require.Contains(t, p.Body, `Normalized alerts <span class="count">120</span>`)
+	require.Equal(t, 100, strings.Count(p.Body, `<tr class="event-alert">`))
+	require.Equal(t, 100, strings.Count(p.Body, `class="incident-link"`), "each shown alert links its incident")
+	require.Contains(t, p.Body, "Showing the first 100 of 120 alerts")
+}
