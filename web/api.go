@@ -152,6 +152,9 @@ type eventView struct {
 	// starts_at; empty for none.
 	Warnings    []incidenthub.Warning `json:"warnings"`
 	ProcessedAt *time.Time            `json:"processed_at,omitempty"`
+	// Repeats of this event that were acknowledged but not stored again.
+	Duplicates      int        `json:"duplicates"`
+	LastDuplicateAt *time.Time `json:"last_duplicate_at,omitempty"`
 }
 
 func (s *server) getEvent(c *gin.Context) {
@@ -177,5 +180,6 @@ func (s *server) getEvent(c *gin.Context) {
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
 		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
+		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt,
 	}})
 }

@@ -11,10 +11,13 @@ import (
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
-// Deliveries retries outbound deliveries; the delivery engine implements it.
+// Deliveries retries outbound deliveries and reports each target's circuit
+// breaker; the delivery engine implements it.
 type Deliveries interface {
 	Retry(ctx context.Context, id int64) (*incidenthub.Delivery, error)
 	RetryDead(ctx context.Context, target string) (int, error)
+	// TargetState is each target's breaker: closed, open or disabled.
+	TargetState() map[string]string
 }
 
 var deliveryStatuses = map[string]bool{incidenthub.DeliveryPending: true, incidenthub.DeliveryRetrying: true,

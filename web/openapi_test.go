@@ -225,6 +225,17 @@ func TestOpenAPIResponses(t *testing.T) {
 		}](t, call(http.MethodGet, "/api/v1/events/"+warnedID, viewerToken, "", "/api/v1/events/{id}", http.StatusOK))
 		require.Equal(t, []incidenthub.Warning{{Field: "starts_at", Path: "starts_at", Value: "yesterday",
 			Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}, ev.Event.Warnings)
+		// A repeat, an unmapped event, and the list of them.
+		call(http.MethodPost, "/hooks/gen", "", string(testdata(t, "generic-single.json")), "/hooks/{source}", http.StatusAccepted)
+		call(http.MethodPost, "/hooks/gen", "", `{"id": "no-alert-type", "status": "firing"}`, "/hooks/{source}", http.StatusAccepted)
+		h.drain()
+		call(http.MethodGet, "/api/v1/events/"+eventID, viewerToken, "", "/api/v1/events/{id}", http.StatusOK)
+		page := decode[eventListBody](t, call(http.MethodGet, "/api/v1/events?limit=1", viewerToken, "", "/api/v1/events", http.StatusOK))
+		require.NotNil(t, page.NextCursor)
+		call(http.MethodGet, "/api/v1/events?cursor="+*page.NextCursor, viewerToken, "", "/api/v1/events", http.StatusOK)
+		call(http.MethodGet, "/api/v1/events?status=duplicate&source=gen", viewerToken, "", "/api/v1/events", http.StatusOK)
+		call(http.MethodGet, "/api/v1/events?status=unmapped&since=2020-01-01T00:00:00Z", viewerToken, "", "/api/v1/events", http.StatusOK)
+		call(http.MethodGet, "/api/v1/events?status=mapped", viewerToken, "", "/api/v1/events", http.StatusBadRequest)
 		call(http.MethodPost, "/api/v1/incidents/"+id+"/acknowledge", operatorToken, `{"note": "on it"}`, "/api/v1/incidents/{id}/acknowledge", http.StatusOK)
 		call(http.MethodGet, "/api/v1/incidents/"+id+"/timeline?limit=1", viewerToken, "", "/api/v1/incidents/{id}/timeline", http.StatusOK)
 

@@ -23,6 +23,7 @@ func (s *server) routes() {
 	viewer := api.Group("", s.require(config.RoleViewer))
 	viewer.GET("/incidents", s.listIncidents)
 	viewer.GET("/incidents/:id", s.getIncident)
+	viewer.GET("/events", s.listEvents)
 	viewer.GET("/events/:id", s.getEvent)
 	viewer.GET("/config", s.getConfig)
 	viewer.POST("/rules/test", s.testRules)
@@ -77,4 +78,15 @@ func (s *server) routes() {
 	act.POST("/incidents/:id/reopen", s.uiReopen)
 	act.POST("/incidents/:id/merge", s.uiMerge)
 	act.POST("/incidents/:id/split", s.uiSplit)
+	// Events and Deliveries (ui_events.go, ui_deliveries.go).
+	pages.GET("/events", s.eventsPage)
+	pages.GET("/events/:id", s.eventPage)
+	pages.GET("/events/:id/live", s.eventLive) // the status region (htmx polls it while pending)
+	act.POST("/events/:id/replay", s.uiReplayEvent)
+	act.POST("/sources/:name/replay", s.uiReplaySource)
+	pages.GET("/deliveries", s.deliveriesPage)
+	pages.GET("/deliveries/:id", s.deliveryPage)
+	pages.GET("/deliveries/:id/live", s.deliveryLive) // below the heading (htmx polls it while in flight)
+	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
+	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
 }

@@ -61,6 +61,8 @@ type navItem struct {
 // here when adding the screen.
 var uiNav = []navItem{
 	{Key: "incidents", Label: "Incidents", Path: "/ui/"},
+	{Key: "events", Label: "Events", Path: "/ui/events"},
+	{Key: "deliveries", Label: "Deliveries", Path: "/ui/deliveries"},
 }
 
 // uiPage is what every page's view embeds: the layout's data.

@@ -392,5 +392,10 @@ func TestIngestConcurrentDuplicates(t *testing.T) {
 		require.Equal(t, 1, fresh, "exactly one post is not a duplicate")
 		require.EqualValues(t, 1, countEvents(t, h.st))
 		require.EqualValues(t, 1, h.accepted.Load())
+		for id := range ids {
+			ev, err := h.st.GetEvent(context.Background(), id)
+			require.NoError(t, err)
+			require.Equal(t, n-1, ev.Duplicates, "every repeat is counted, none lost to the race")
+		}
 	})
 }

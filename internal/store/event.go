@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,8 +15,14 @@ import (
 )
 
 // InsertEvent stores ev durably. When the source already sent an event with
-// the same dedup key, nothing is written and the earlier event's id is
-// returned with duplicate true. ev.ID is assigned when empty.
+// the same dedup key, ev is not stored: the earlier event's duplicates
+// counter and last_duplicate_at are updated instead, and its id is returned
+// with duplicate true. Either way it is one statement, an upsert that
+// returns the id of the row it wrote. ev.ID is assigned when empty.
+//
+// This is the ingest hot path, so it is plain database/sql rather than
+// GORM's Create: no reflection, and the statement text is constant (pgx
+// prepares it once per connection).
 func (s *Store) InsertEvent(ctx context.Context, ev *Event) (id string, duplicate bool, err error) {
 	if ev.ID == "" {
 		u, err := uuid.NewV7()
@@ -27,24 +34,49 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (id string, duplicat
 	if ev.Status == "" {
 		ev.Status = EventPending
 	}
-	res := s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(ev)
-	if res.Error != nil {
-		return "", false, fmt.Errorf("store event: %w", res.Error)
+	q := insertEventSQL
+	if s.Dialect == Postgres {
+		q = insertEventPostgres
 	}
-	if res.RowsAffected == 1 {
-		return ev.ID, false, nil
-	}
-	if ev.DedupKey == nil {
-		return "", false, errors.New("store event: insert affected no row")
-	}
-	var prior Event
-	err = s.DB.WithContext(ctx).Select("id").
-		Where("source = ? AND dedup_key = ?", ev.Source, *ev.DedupKey).Take(&prior).Error
+	err = s.SQL.QueryRowContext(ctx, q, ev.ID, ev.Source, ev.Kind, ev.DedupKey, ev.ReceivedAt, ev.RemoteAddr,
+		ev.ContentType, ev.Headers, ev.Body, ev.Status, ev.Error, ev.Note, ev.Attempts, ev.Alerts, warningsValue(ev.Warnings.V),
+		ev.ProcessedAt, ev.RetryAt, ev.Duplicates, ev.LastDuplicateAt).Scan(&id)
 	if err != nil {
-		return "", false, fmt.Errorf("find duplicate event: %w", err)
+		return "", false, fmt.Errorf("store event: %w", err)
 	}
-	return prior.ID, true, nil
+	return id, id != ev.ID, nil
 }
+
+// eventColumns are the columns InsertEvent writes: every column of Event
+// (TestInsertEventWritesEveryColumn keeps the two in step).
+var eventColumns = []string{"id", "source", "kind", "dedup_key", "received_at", "remote_addr", "content_type",
+	"headers", "body", "status", "error", "note", "attempts", "alerts", "warnings", "processed_at", "retry_at", "duplicates", "last_duplicate_at"}
+
+// insertEventSQL turns the insert of a repeat (same source and dedup key:
+// the partial unique index events_source_dedup_key) into an update of the
+// original's duplicate counter; RETURNING then yields the original's id.
+// A repeat waits for the original's row lock, which the processor holds
+// while it maps and correlates that event (milliseconds).
+var insertEventSQL = "INSERT INTO events (" + strings.Join(eventColumns, ", ") + ") VALUES (" +
+	strings.TrimSuffix(strings.Repeat("?, ", len(eventColumns)), ", ") + ")" + `
+ON CONFLICT (source, dedup_key) WHERE dedup_key IS NOT NULL
+DO UPDATE SET duplicates = events.duplicates + 1, last_duplicate_at = excluded.received_at
+RETURNING id`
+
+// insertEventPostgres is insertEventSQL with $n placeholders.
+var insertEventPostgres = func() string {
+	var b strings.Builder
+	n := 0
+	for _, r := range insertEventSQL {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}()
 
 // GetEvent returns one event.
 func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
@@ -79,13 +111,18 @@ type Outcome struct {
 	Note     string // what the hub did with a control message (an SNS subscription confirmation)
 }
 
+// warningsValue is the warnings column's value: NULL for none.
+func warningsValue(w []incidenthub.Warning) any {
+	if len(w) == 0 {
+		return nil
+	}
+	return JSON[[]incidenthub.Warning]{V: w}
+}
+
 // FinishEvent records the outcome of processing ev inside tx.
 func FinishEvent(tx *gorm.DB, ev *Event, out Outcome) error {
 	now := time.Now().UTC()
-	var warnings any // NULL for none
-	if len(out.Warnings) > 0 {
-		warnings = JSON[[]incidenthub.Warning]{V: out.Warnings}
-	}
+	warnings := warningsValue(out.Warnings)
 	return tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
 		"status":       out.Status,
 		"error":        out.Error,

@@ -38,6 +38,11 @@ type Event struct {
 	ProcessedAt *time.Time
 	// RetryAt: a failed attempt is not tried again before this time.
 	RetryAt *time.Time
+	// Duplicates counts repeats of this event (same source and dedup key)
+	// that were acknowledged but not stored again; LastDuplicateAt is when
+	// the latest arrived.
+	Duplicates      int
+	LastDuplicateAt *time.Time
 }
 
 // Incident is a row of the incidents table.

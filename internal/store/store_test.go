@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/store"
@@ -81,6 +83,28 @@ func TestInsertEventDedup(t *testing.T) {
 		require.Equal(t, `{"status":"firing"}`, string(got.Body))
 		require.Equal(t, "t", got.Headers.V["User-Agent"])
 		require.Equal(t, store.EventPending, got.Status)
+		require.Equal(t, 1, got.Duplicates, "the repeat is counted on the original")
+		require.NotNil(t, got.LastDuplicateAt)
+		first := *got.LastDuplicateAt
+
+		// A third copy counts again and moves last_duplicate_at on; the
+		// original's own fields stay as they were.
+		later := event("a", ptr("k1"))
+		later.ReceivedAt = first.Add(time.Minute)
+		later.Body = []byte(`{"status":"resolved"}`)
+		id4, dup, err := st.InsertEvent(ctx, later)
+		require.NoError(t, err)
+		require.True(t, dup)
+		require.Equal(t, id1, id4)
+		got, err = st.GetEvent(ctx, id1)
+		require.NoError(t, err)
+		require.Equal(t, 2, got.Duplicates)
+		require.WithinDuration(t, later.ReceivedAt, *got.LastDuplicateAt, time.Millisecond)
+		require.Equal(t, `{"status":"firing"}`, string(got.Body))
+		other, err := st.GetEvent(ctx, id3)
+		require.NoError(t, err)
+		require.Zero(t, other.Duplicates)
+		require.Nil(t, other.LastDuplicateAt)
 
 		_, err = st.GetEvent(ctx, "nope")
 		require.Equal(t, incidenthub.ENOTFOUND, incidenthub.ErrorCode(err))
@@ -176,4 +200,42 @@ func TestOpenBadURLRedactsPassword(t *testing.T) {
 	_, err := store.Open(ctx, store.Options{URL: "postgres://u:topsecretpw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "topsecretpw")
+}
+
+// TestInsertEventWritesEveryColumn: InsertEvent's hand-written statement
+// names every column of Event, so a field added to Event is stored too,
+// and an event with every field set reads back as it was written.
+func TestInsertEventWritesEveryColumn(t *testing.T) {
+	sch, err := schema.Parse(&store.Event{}, &sync.Map{}, schema.NamingStrategy{})
+	require.NoError(t, err)
+	require.ElementsMatch(t, sch.DBNames, store.EventColumns)
+
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, dialect)
+		at := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+		later := at.Add(time.Minute)
+		want := store.Event{
+			ID: "0195f0a0-0000-7000-8000-000000000001", Source: "dd", Kind: "datadog", DedupKey: ptr("k"),
+			ReceivedAt: at, RemoteAddr: "198.51.100.4", ContentType: "application/json; charset=utf-8",
+			Headers: store.JSON[map[string]string]{V: map[string]string{"User-Agent": "Datadog/1"}},
+			Body:    []byte(`{"id":"1"}`), Status: store.EventUnmapped, Error: "title is missing", Attempts: 2,
+			Alerts:      store.JSON[[]incidenthub.Alert]{V: []incidenthub.Alert{{Source: "dd", Title: "t"}}},
+			ProcessedAt: &later, RetryAt: &later, Duplicates: 3, LastDuplicateAt: &later,
+		}
+		ev := want
+		id, dup, err := st.InsertEvent(ctx, &ev)
+		require.NoError(t, err)
+		require.False(t, dup)
+		require.Equal(t, want.ID, id)
+		got, err := st.GetEvent(ctx, id)
+		require.NoError(t, err)
+		for _, p := range []**time.Time{&got.ProcessedAt, &got.RetryAt, &got.LastDuplicateAt} {
+			u := (**p).UTC()
+			*p = &u
+		}
+		got.ReceivedAt = got.ReceivedAt.UTC()
+		require.Equal(t, want, *got)
+	})
 }
