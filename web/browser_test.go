@@ -178,14 +178,28 @@ func startHub(t *testing.T, dialect string) *liveHub {
 		require.NoError(t, <-done)
 		st.Close()
 	})
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
+	// Generous: under -race on a loaded 2-core machine, migrating a fresh
+	// database takes a while. A hub that stopped says why at once.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("the hub stopped before it was ready: %v", err)
+		default:
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "the hub never became ready")
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub never became ready (last: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	secrets := []string{bViewerToken, bOperatorToken, bAdminToken, bSourceToken, bSlackToken, bHookSecret, bHookSecretRaw,
 		jiratest.APIToken, pagerdutytest.RoutingKey}
 	return &liveHub{URL: base, Store: st, Slack: sf, Jira: jf, Secrets: secrets}
