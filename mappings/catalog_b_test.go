@@ -77,7 +77,7 @@ func TestCatalogBErrors(t *testing.T) {
 		{"dynatrace default payload", "dynatrace", `{"ProblemTitle":"x","ImpactedEntity":"y"}`,
 			`State: required field "status" is missing (is the hub's Dynatrace payload configured? see docs/sources.md#dynatrace)`},
 		{"dynatrace placeholder left", "dynatrace", `{"PID":"1","ProblemTitle":"x","State":"{State}"}`,
-			`State: unknown problem state "{State}" (want OPEN or RESOLVED)`},
+			`State: unknown problem state "{State}" (want OPEN, RESOLVED, MERGED or CLOSED)`},
 		{"dynatrace no PID", "dynatrace", `{"State":"OPEN","ProblemTitle":"x"}`,
 			`PID: required field "fingerprint" is missing`},
 		{"dynatrace no title", "dynatrace", `{"State":"OPEN","PID":"1"}`,

@@ -28,22 +28,29 @@ type deliveryList struct {
 	NextCursor string                 `json:"next_cursor,omitempty"`
 }
 
-func (s *server) listDeliveries(c *gin.Context) {
+// deliveryFilter reads the target, status and page parameters that
+// GET /api/v1/deliveries and the Deliveries screen share.
+func deliveryFilter(c *gin.Context) (store.DeliveryFilter, error) {
 	f := store.DeliveryFilter{Target: c.Query("target"), Status: c.Query("status")}
 	if f.Status != "" && !deliveryStatuses[f.Status] {
-		s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "status must be pending, retrying, delivered or dead (got %q)", f.Status))
-		return
+		return f, incidenthub.Errorf(incidenthub.EINVALID, "status must be pending, retrying, delivered or dead (got %q)", f.Status)
 	}
 	var err error
+	f.Limit, f.After, err = pageParams(c, 50, 500)
+	return f, err
+}
+
+func (s *server) listDeliveries(c *gin.Context) {
+	f, err := deliveryFilter(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	if v := c.Query("incident"); v != "" {
 		if f.IncidentID, err = strconv.ParseInt(v, 10, 64); err != nil || f.IncidentID <= 0 {
 			s.fail(c, incidenthub.Errorf(incidenthub.EINVALID, "incident %q is not a positive integer", v))
 			return
 		}
-	}
-	if f.Limit, f.After, err = pageParams(c, 50, 500); err != nil {
-		s.fail(c, err)
-		return
 	}
 	list, next, err := s.Store.ListDeliveries(c.Request.Context(), f)
 	if err != nil {

@@ -123,6 +123,10 @@ func TestSNSIngest(t *testing.T) {
 		requireError(t, post("aws", badURL), http.StatusUnauthorized, "unauthorized",
 			`SigningCertURL "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem"`, "is not sns.<region>.amazonaws.com")
 		requireError(t, h.post("aws", []byte(`{"Type":"Notification","Message":"{}"}`)), http.StatusUnauthorized, "unauthorized", "SNS Notification lacks MessageId")
+		// A replay: validly signed, but sent longer ago than SNS retries.
+		stale := snstest.Notification("8f51c061-4dae-4b7f-8c30-6e5d4f3a2b1c", "", snsAlarm, now.Add(-2*time.Hour))
+		snstest.Sign(stale, srv.Good, "2")
+		requireError(t, post("aws", stale), http.StatusUnauthorized, "unauthorized", "SNS message is too old", "a replay?")
 		// The signature is inside the body: one that does not parse cannot
 		// be authenticated, and unauthenticated comes first (as for tokens).
 		requireError(t, h.post("aws", []byte(`not json`)), http.StatusUnauthorized, "unauthorized", "body is not an Amazon SNS message")

@@ -74,14 +74,8 @@ func circuitText(state string) string {
 }
 
 func (s *server) deliveriesPage(c *gin.Context) {
-	// The same parameters, and errors, as GET /api/v1/deliveries.
-	f := store.DeliveryFilter{Target: c.Query("target"), Status: c.Query("status")}
-	if f.Status != "" && !deliveryStatuses[f.Status] {
-		s.uiFail(c, incidenthub.Errorf(incidenthub.EINVALID, "status must be pending, retrying, delivered or dead (got %q)", f.Status))
-		return
-	}
-	var err error
-	if f.Limit, f.After, err = pageParams(c, 50, 500); err != nil {
+	f, err := deliveryFilter(c) // the same parameters, and errors, as GET /api/v1/deliveries
+	if err != nil {
 		s.uiFail(c, err)
 		return
 	}

@@ -299,3 +299,29 @@ func TestUIEventManyAlerts(t *testing.T) {
 	require.Equal(t, 100, strings.Count(p.Body, `class="incident-link"`), "each shown alert links its incident")
 	require.Contains(t, p.Body, "Showing the first 100 of 120 alerts")
 }
+
+// TestUIEventWarnings: an alert whose start cannot be read is still
+// mapped (starting when received), and the event's page says what was
+// worked around: the field, where it was, and what the source sent.
+func TestUIEventWarnings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		u, _ := newSwappableUIHub(t, dialect, fmt.Sprintf(uiEventsConfig, "generic"))
+		body := []byte(`{"id": "w-1", "status": "firing", "service": "postgres", "alert_type": "backup_failed", "host": "db-2", "starts_at": "yesterday 02:15"}`)
+		id, _ := requireAccepted(t, u.post("gen", body))
+		clean, _ := requireAccepted(t, u.post("gen", []byte(`{"id": "w-2", "status": "firing", "service": "postgres", "alert_type": "backup_failed", "host": "db-3", "starts_at": "2026-03-01T02:15:00Z"}`)))
+		u.process(t)
+
+		viewer := u.browser(t)
+		require.Equal(t, http.StatusSeeOther, viewer.signIn(uiViewerToken, "").StatusCode)
+		p := viewer.get("/ui/events/" + id)
+		require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
+		require.Contains(t, p.Body, `ev-processed">processed`, "mapped anyway")
+		require.Contains(t, p.Body, "Normalization warnings")
+		require.Regexp(t, `<strong>starts_at</strong> at <code>starts_at</code>: invalid timestamp &#34;yesterday 02:15&#34;[^<]*<span class="muted">\(got <code>yesterday 02:15</code>\)`, p.Body)
+		require.Contains(t, p.Body, "backup_failed", "and its alert is listed")
+
+		other := viewer.get("/ui/events/" + clean)
+		require.Equal(t, http.StatusOK, other.StatusCode)
+		require.NotContains(t, other.Body, "Normalization warnings", "an event without problems shows none")
+	})
+}

@@ -225,8 +225,11 @@ func sameOrigin(c *gin.Context) error {
 	return nil
 }
 
-// parseForm reads a POST's form, at most maxFormBytes.
+// parseForm reads a same-origin POST's form, at most maxFormBytes.
 func parseForm(c *gin.Context) error {
+	if err := sameOrigin(c); err != nil {
+		return err
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
 	if err := c.Request.ParseForm(); err != nil {
 		return incidenthub.Errorf(incidenthub.EINVALID, "Could not read the form: %v", err)
@@ -237,10 +240,6 @@ func parseForm(c *gin.Context) error {
 // uiCSRF checks a state-changing request's CSRF token against the
 // session's (after uiAuth).
 func (s *server) uiCSRF(c *gin.Context) {
-	if err := sameOrigin(c); err != nil {
-		s.uiFail(c, err)
-		return
-	}
 	if err := parseForm(c); err != nil {
 		s.uiFail(c, err)
 		return
@@ -294,10 +293,6 @@ func (s *server) showSignIn(c *gin.Context, status int, next, problem string) {
 }
 
 func (s *server) signIn(c *gin.Context) {
-	if err := sameOrigin(c); err != nil {
-		s.uiFail(c, err)
-		return
-	}
 	if err := parseForm(c); err != nil {
 		s.uiFail(c, err)
 		return

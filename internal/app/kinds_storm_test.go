@@ -1,19 +1,12 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidenthub/incidenthub/internal/app"
-	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 	"github.com/incidenthub/incidenthub/internal/stormtest"
@@ -58,23 +51,5 @@ func TestKindStorms(t *testing.T) {
 // serveKinds runs a hub with one source per kind until the test ends.
 func serveKinds(t *testing.T, database string, kinds []string) string {
 	t.Helper()
-	yaml := fmt.Sprintf("database:\n  %s\ningest:\n  workers: 4\n  poll_interval: 100ms\n%s", database, stormtest.KindsSources(kinds))
-	env := map[string]string{"INCIDENTHUB_SOURCE_TOKEN": sourceToken, app.EnvAPIToken: apiToken}
-	getenv := func(k string) string { return env[k] }
-	file := filepath.Join(t.TempDir(), "kinds.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
-	cfg, err := config.Load(file, getenv)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Serve(ctx, cfg, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return "http://" + ln.Addr().String()
+	return serveConfig(t, fmt.Sprintf("database:\n  %s\ningest:\n  workers: 4\n  poll_interval: 100ms\n%s", database, stormtest.KindsSources(kinds)))
 }

@@ -37,10 +37,17 @@ ingest:
 correlation:
   reopen_window: %s
 %s`, database, reopen, stormtest.Sources)
+	return serveConfig(t, yaml)
+}
+
+// serveConfig runs a hub with the config yaml (its tokens sourceToken and
+// apiToken) in this process on a free port until the test ends.
+func serveConfig(t *testing.T, yaml string) string {
+	t.Helper()
 	env := map[string]string{"INCIDENTHUB_SOURCE_TOKEN": sourceToken, app.EnvAPIToken: apiToken}
 	getenv := func(k string) string { return env[k] }
 	// A file, not just text: Serve's reloader reads the config file again.
-	file := filepath.Join(t.TempDir(), "storm.yaml")
+	file := filepath.Join(t.TempDir(), "hub.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
 	cfg, err := config.Load(file, getenv)
 	require.NoError(t, err)
