@@ -56,6 +56,9 @@ type navItem struct {
 // here when adding the screen.
 var uiNav = []navItem{
 	{Key: "incidents", Label: "Incidents", Path: "/ui/"},
+	{Key: "registry", Label: "Registry", Path: "/ui/registry"},
+	{Key: "rules", Label: "Rules playground", Path: "/ui/rules"},
+	{Key: "audit", Label: "Audit trail", Path: "/ui/audit"},
 }
 
 // uiPage is what every page's view embeds: the layout's data.
