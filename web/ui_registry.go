@@ -47,8 +47,12 @@ func unowned(e *registry.Entry) bool { return e.Owner.Name == "" && e.Owner.Cont
 
 // registrySorts are the sortable columns; each compares ascending.
 var registrySorts = map[string]func(a, b *registryRow) int{
-	"name":     func(a, b *registryRow) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Direction, b.Direction)) },
-	"owner":    func(a, b *registryRow) int { return strings.Compare(strings.ToLower(a.Owner.Name), strings.ToLower(b.Owner.Name)) },
+	"name": func(a, b *registryRow) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Direction, b.Direction))
+	},
+	"owner": func(a, b *registryRow) int {
+		return strings.Compare(strings.ToLower(a.Owner.Name), strings.ToLower(b.Owner.Name))
+	},
 	"auth":     func(a, b *registryRow) int { return strings.Compare(a.AuthMethod, b.AuthMethod) },
 	"age":      func(a, b *registryRow) int { return cmp.Compare(a.Secret.AgeDays, b.Secret.AgeDays) },
 	"rotation": func(a, b *registryRow) int { return cmpTimes(a.Rotation.NextDueAt, b.Rotation.NextDueAt, true) },
@@ -530,12 +534,12 @@ func (s *server) handOff(c *gin.Context, e registry.Entry, secret, action string
 
 type revealView struct {
 	uiPage
-	Entry     registry.Entry
-	EntryURL  string
-	Secret    string // "" once shown
-	Action    string
-	Inbound   bool
-	HookPath  string
+	Entry    registry.Entry
+	EntryURL string
+	Secret   string // "" once shown
+	Action   string
+	Inbound  bool
+	HookPath string
 }
 
 // revealPage shows the secret the cookie carries, once: the cookie is
