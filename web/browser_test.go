@@ -481,8 +481,8 @@ func TestBrowserStorm(t *testing.T) {
 
 		// Acknowledge with a note.
 		b.do(
-			chromedp.SendKeys(chromedp.ID("ack-note"), "Rolling back deploy 4411"),
-			chromedp.Click(chromedp.CSS(`form[action$="/acknowledge"] button`)),
+			chromedp.SendKeys(chromedp.ID("note"), "Rolling back deploy 4411"),
+			chromedp.Click(chromedp.CSS(`form[action$="/acknowledge"] button.primary`)),
 			chromedp.WaitVisible(chromedp.CSS(".flash-ok")),
 		)
 		require.Equal(t, "/ui/incidents/"+id, b.location())

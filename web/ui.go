@@ -5,17 +5,22 @@ package web
 //
 // Adding a screen (the README's "Web UI" section says the same):
 //
-//  1. Write ui/templates/<screen>.html defining "title" and "content"
-//     (and any partial the screen refreshes, e.g. "<screen>-rows"). It is
-//     parsed with layout.html and partials.html, so the shared partials
-//     (badges, times, empty states, pager, flash) are available.
+//  1. Write ui/templates/<screen>.html defining "content" (optionally
+//     "head", and any partial the screen refreshes, e.g. "<screen>-live").
+//     It is parsed with layout.html and partials.html, so the shared
+//     partials (time, badges, target chips, empty states, pager, flash)
+//     are available; tables are <table class="list"> with a data-label on
+//     every cell.
 //  2. Write a view struct that embeds uiPage and holds what the screen
 //     shows, and a handler that fills it by calling the same store and
 //     package functions as the /api/v1 handler for the same data (never
-//     the API over HTTP), then calls s.render(c, "<screen>", &view).
-//  3. Add the route to the UI group in routes.go: pages.GET for reading,
-//     act.POST (CSRF checked, operator role) or admin.POST for changes.
-//     A change answers with a redirect (s.redirectFlash) or a fragment.
+//     the API over HTTP), then calls s.render(c, "<screen>", &view) (or
+//     s.renderPartial for a fragment); errors go to s.uiFail.
+//  3. Add the routes to the UI block of routes.go: pages.GET for reading,
+//     act.POST for operator actions (CSRF and role checked), or a group
+//     with s.uiCSRF, s.uiRequire(config.RoleAdmin) for admin ones. A
+//     change answers with redirectFlash (303 and a one-time message) or a
+//     fragment.
 //  4. Add a navItem to uiNav so it appears in the header.
 
 import (

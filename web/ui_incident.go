@@ -146,7 +146,19 @@ func targetLink(st targetState, ts incidenthub.TargetSync) targetView {
 		tv.Refs = append(tv.Refs, kv{k, val})
 	}
 	sort.Slice(tv.Refs, func(i, j int) bool { return tv.Refs[i].K < tv.Refs[j].K })
+	// What the vendor calls the object, for the link text.
+	name := ""
+	switch st.Type {
+	case "jira":
+		name = ts.Refs["issue_key"]
+	case "servicenow":
+		name = ts.Refs["number"]
+	case "statuspage":
+		name = "the incident"
+	}
 	switch {
+	case tv.URL != "" && name != "":
+		tv.LinkText = "Open " + name + " in " + vendorName(st.Type)
 	case tv.URL != "":
 		tv.LinkText = "Open in " + vendorName(st.Type)
 	case st.Type == "slack" && ts.Refs["channel"] != "":

@@ -28,8 +28,10 @@
   }
   setInterval(refreshTimes, 30000);
 
+  // data-confirm on a form, or on the button that submits it.
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    var by = e.submitter, form = e.target;
+    var msg = (by && by.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
     if (msg && !window.confirm(msg)) e.preventDefault();
   }, true);
 
