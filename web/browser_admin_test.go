@@ -42,13 +42,18 @@ const (
 	baSourceToken   = "basrc-token-61ad0f2e"
 	baHMACSecret    = "bahmac-secret-0c4e97d3"
 	baHookSecretRaw = "ba-hook-secret-77e1c04b-9d2a"
+	baDDToken       = "badd-token-4f18e2c7"
+	baSinkSecretRaw = "ba-sink-secret-0b93d6a2-51fe"
 )
 
-var baHookSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(baHookSecretRaw))
+var (
+	baHookSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(baHookSecretRaw))
+	baSinkSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(baSinkSecretRaw))
+)
 
-// adminBrowserConfig: alertmanager is owned and rotates monthly; grafana
-// and uptime have no owner; the hook target is owned. The rules route
-// payments to the hook.
+// adminBrowserConfig: alertmanager and datadog are owned and rotate on a
+// schedule; grafana and uptime have no owner; both targets are owned
+// webhooks. The rules route payments to the hook.
 const adminBrowserConfig = `
 database: %s
 ingest: {workers: 1, poll_interval: 50ms}
@@ -65,21 +70,35 @@ sources:
     description: production Alertmanager (eu-west-1)
     expected_interval: 24h
     rotation: {schedule: "@every 720h", overlap: 1h}
+  - name: datadog
+    kind: datadog
+    auth: {type: token, token: "${DD_TOKEN}"}
+    owner: {name: observability, contact: obs-team@example.org}
+    rotation: {schedule: "@every 2160h", overlap: 24h}
   - name: grafana
-    kind: generic
-    auth: {type: hmac, secret: "${HMAC_SECRET}", header: X-Signature, prefix: "sha256="}
+    kind: grafana
+    auth: {type: hmac, secret: "${HMAC_SECRET}", header: X-Grafana-Signature, prefix: "sha256="}
   - name: uptime
     kind: generic
     auth: {type: none}
+    expected_interval: 1h
 routing:
   rules_dir: rules
   default: [hook]
 targets:
   - name: hook
     type: webhook
-    url: %s/incidents
+    url: %[2]s/incidents
     secrets: ["${HOOK_SECRET}"]
     owner: {name: sre, contact: sre@example.org}
+    allow_private_network: true
+  - name: audit-sink
+    type: webhook
+    url: %[2]s/audit
+    secrets: ["${SINK_SECRET}"]
+    owner: {name: security, contact: "#sec-ops"}
+    description: the SIEM's incident feed
+    rotation: {schedule: "@every 720h"}
     allow_private_network: true
 `
 
@@ -117,6 +136,7 @@ func startAdminHub(t *testing.T, dialect string) *adminLiveHub {
 	env := map[string]string{
 		"VIEWER_TOKEN": baViewerToken, app.EnvAPIToken: baAdminToken, "SOURCE_TOKEN": baSourceToken,
 		"HMAC_SECRET": baHMACSecret, "HOOK_SECRET": baHookSecret, keyring.EnvKey: keyB64,
+		"DD_TOKEN": baDDToken, "SINK_SECRET": baSinkSecret,
 	}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.Load(file, getenv)
@@ -154,7 +174,8 @@ func startAdminHub(t *testing.T, dialect string) *adminLiveHub {
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	return &adminLiveHub{URL: base, Store: st, Dir: dir,
-		Secrets: []string{baViewerToken, baAdminToken, baSourceToken, baHMACSecret, baHookSecret, baHookSecretRaw, keyB64}}
+		Secrets: []string{baViewerToken, baAdminToken, baSourceToken, baHMACSecret, baHookSecret, baHookSecretRaw, keyB64,
+			baDDToken, baSinkSecret, baSinkSecretRaw}}
 }
 
 // hookStatus posts an Alertmanager payload to /hooks/alertmanager with a
@@ -256,7 +277,7 @@ func TestBrowserRegistryRotate(t *testing.T) {
 	b.open("/ui/registry", "#token")
 	b.signIn(baAdminToken)
 	require.Equal(t, "/ui/registry", b.location())
-	require.Equal(t, []string{"inbound/alertmanager", "inbound/grafana", "inbound/uptime", "outbound/hook"}, b.registryRows())
+	require.Equal(t, []string{"inbound/alertmanager", "inbound/datadog", "inbound/grafana", "inbound/uptime", "outbound/audit-sink", "outbound/hook"}, b.registryRows())
 	require.Contains(t, b.text(`tr[data-entry="inbound/alertmanager"]`), "#platform-oncall")
 	require.Contains(t, b.text(`tr[data-entry="outbound/hook"]`), "rotation overdue")
 	b.html()
@@ -265,15 +286,19 @@ func TestBrowserRegistryRotate(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`nav.quick a:nth-child(2)`)), chromedp.WaitVisible(chromedp.CSS(`nav.quick a[aria-current="page"]`)))
 	require.Contains(t, b.text(`nav.quick a[aria-current="page"]`), "Unowned or overdue 3")
 	require.Equal(t, []string{"inbound/grafana", "inbound/uptime", "outbound/hook"}, b.registryRows())
-	require.Contains(t, b.text("#registry-count"), "3 of 4 entries")
+	require.Contains(t, b.text("#registry-count"), "3 of 6 entries")
 	for _, e := range []string{"inbound/grafana", "inbound/uptime"} {
 		require.Contains(t, b.text(`tr[data-entry="`+e+`"]`), "unowned")
 	}
 	b.html()
-	// Sorted by secret age, oldest first: the 120-day-old hook secret last.
+	// Sorted by secret age: oldest first (the 120-day-old hook secret),
+	// then, clicked again, newest first.
+	b.do(chromedp.Click(chromedp.CSS(`th a.sort[href*="sort=age"]`)), chromedp.WaitVisible(chromedp.CSS(`th[aria-sort="descending"]`)))
+	require.Equal(t, "outbound/hook", b.registryRows()[0])
 	b.do(chromedp.Click(chromedp.CSS(`th a.sort[href*="sort=age"]`)), chromedp.WaitVisible(chromedp.CSS(`th[aria-sort="ascending"]`)))
 	rows := b.registryRows()
 	require.Equal(t, "outbound/hook", rows[len(rows)-1])
+	require.Len(t, rows, 3, "still unowned or overdue only")
 
 	// Open the source and rotate.
 	b.open("/ui/registry", "tr.registry-row")
@@ -329,14 +354,16 @@ func TestBrowserRegistryRotate(t *testing.T) {
 	// the rotation by the admin ("env", the environment's token).
 	b.open("/ui/registry/inbound/alertmanager", "#h-secret")
 	require.Contains(t, b.text("#h-secret + dl"), "2 · generated by the hub")
-	require.Contains(t, b.text("#h-secret + dl"), "still accepted until")
-	require.Contains(t, b.text(".audit"), "registry.rotate")
-	require.Contains(t, b.text(".audit"), "by env")
-	require.Contains(t, b.text(".audit-rec"), "secret_version: 1 → 2")
+	require.Contains(t, b.text("#h-secret + dl"), "still accepted; the overlap ends in 60 min")
+	latest := b.text("tr.audit-rec")
+	require.Contains(t, latest, "registry.rotate")
+	require.Contains(t, latest, "env")
+	require.Contains(t, latest, "secret_version: 1 → 2")
 
 	// Every other screen: neither the new secret nor a configured one.
 	for _, path := range []string{"/ui/registry", "/ui/registry?show=unowned&show=overdue", "/ui/registry/inbound/alertmanager",
-		"/ui/registry/inbound/grafana", "/ui/registry/inbound/uptime", "/ui/registry/outbound/hook",
+		"/ui/registry/inbound/datadog", "/ui/registry/inbound/grafana", "/ui/registry/inbound/uptime",
+		"/ui/registry/outbound/hook", "/ui/registry/outbound/audit-sink",
 		"/ui/audit", "/ui/audit?entity=inbound/alertmanager", "/ui/rules", "/ui/rules?source=alertmanager", "/ui/"} {
 		b.open(path, "main")
 		require.NotContains(t, b.html(), secret, path)
@@ -372,7 +399,7 @@ func TestBrowserRegistryViewer(t *testing.T) {
 	b.open("/ui/registry/inbound/grafana", "#token")
 	b.signIn(baViewerToken)
 	require.Equal(t, "/ui/registry/inbound/grafana", b.location())
-	require.Contains(t, b.text("#h-audit + ol"), "registry.create")
+	require.Contains(t, b.text("#h-audit + table"), "registry.create")
 	buttons := eval[[]string](b, `[...document.querySelectorAll("main button")].map(b => b.innerText)`)
 	require.Empty(t, buttons, "a viewer sees no action buttons")
 	require.NotContains(t, b.html(), `id="h-actions"`)
@@ -393,8 +420,8 @@ func TestBrowserRegistryViewer(t *testing.T) {
 		require.Contains(t, withToken.Text, "you are signed in as dashboard (viewer)", action)
 	}
 	b.open("/ui/registry/inbound/grafana", "#h-audit")
-	require.NotContains(t, b.text("#h-audit + ol"), "registry.rotate")
-	require.NotContains(t, b.text("#h-audit + ol"), "registry.verify")
+	require.NotContains(t, b.text("#h-audit + table"), "registry.rotate")
+	require.NotContains(t, b.text("#h-audit + table"), "registry.verify")
 	require.Contains(t, b.text("#h-secret + dl"), "1 · the config file's secret")
 	b.html()
 	b.requireNoSecrets(hub.Secrets)
@@ -418,7 +445,7 @@ func TestBrowserPlayground(t *testing.T) {
 	b.signIn(baViewerToken)
 	require.Equal(t, "/ui/rules", b.location())
 	cfg := b.text("#h-config + dl")
-	require.Contains(t, cfg, "3 sources, 2 rules, 1 silence")
+	require.Contains(t, cfg, "4 sources, 2 rules, 1 silence")
 	require.Contains(t, cfg, "none since start")
 
 	payload := `{"alerts": [{"fingerprint": "pay-7", "status": "firing", "service": "payments", "alert_type": "card_auth", "severity": "high", "title": "Card authorisations failing", "host": "pay-7"}]}`

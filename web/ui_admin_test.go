@@ -311,7 +311,7 @@ func TestUIRegistryRotateRevealOnce(t *testing.T) {
 		requireAccepted(t, a.post("am", []byte(strings.Replace(string(am), `"fa"`, `"fb"`, 1)), "Authorization", "Bearer "+adSourceToken))
 
 		entry = b.get("/ui/registry/inbound/am")
-		require.Contains(t, entry.Body, "still accepted until")
+		require.Contains(t, entry.Body, "still accepted; the overlap ends")
 		require.Contains(t, entry.Body, "Revoke previous secret")
 		rev := b.post("/ui/registry/inbound/am/revoke", url.Values{"csrf": {entry.csrf(t)}})
 		require.Equal(t, http.StatusSeeOther, rev.StatusCode, rev.Body)
@@ -347,7 +347,7 @@ func TestUIRegistryRotateRevealOnce(t *testing.T) {
 		trail := entry.Body[strings.Index(entry.Body, `id="h-audit"`):]
 		require.Contains(t, trail, "registry.rotate")
 		require.Contains(t, trail, "registry.revoke")
-		require.Contains(t, trail, "by <strong>env</strong>")
+		require.Contains(t, trail, `title="Everything env did"><strong>env</strong></a></td>`)
 		require.Contains(t, trail, "<code>secret_version</code>: <span class=\"from\">1</span> → <span class=\"to\">2</span>")
 		require.Contains(t, trail, "registry.create")
 
@@ -440,29 +440,29 @@ func TestUIAuditTrail(t *testing.T) {
 		p := b.get("/ui/audit")
 		require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
 		require.Contains(t, p.Body, `aria-current="page">Audit trail</a>`)
-		list := p.Body[strings.Index(p.Body, `<ol class="audit">`):]
+		list := p.Body[strings.Index(p.Body, `<table class="list audit">`):]
 		first := strings.Index(list, "ui.sign_in")
 		require.Greater(t, first, 0)
 		require.Less(t, first, strings.Index(list, "registry.rotate"), "newest first")
-		require.Equal(t, 50, strings.Count(p.Body, `<li class="audit-rec">`))
+		require.Equal(t, 50, strings.Count(p.Body, `<tr class="audit-rec">`))
 		next := regexp.MustCompile(`href="(/ui/audit\?cursor=\d+)" rel="next"`).FindStringSubmatch(p.Body)
 		require.NotNil(t, next, "a link to older records")
 
 		older := b.get(next[1])
 		require.Equal(t, http.StatusOK, older.StatusCode)
-		n := strings.Count(older.Body, `<li class="audit-rec">`)
+		n := strings.Count(older.Body, `<tr class="audit-rec">`)
 		require.Equal(t, 62+4-50, n, "60 verifies, a rotation, a sign-in and the 4 entries' creation")
 		require.Contains(t, older.Body, "registry.create")
 		require.Contains(t, older.Body, "← Newest")
 
 		byActor := b.get("/ui/audit?actor=env")
-		require.Equal(t, 1, strings.Count(byActor.Body, `<li class="audit-rec">`))
+		require.Equal(t, 1, strings.Count(byActor.Body, `<tr class="audit-rec">`))
 		require.Contains(t, byActor.Body, `<a href="/ui/registry/inbound/signed">inbound/signed</a>`)
 		require.Contains(t, byActor.Body, `<code>previous_secret_valid</code>: <span class="from">false</span> → <span class="to">true</span>`)
 		prefix := b.get("/ui/audit?action=registry.c*")
-		require.Equal(t, 4, strings.Count(prefix.Body, `<li class="audit-rec">`))
+		require.Equal(t, 4, strings.Count(prefix.Body, `<tr class="audit-rec">`))
 		entity := b.get("/ui/audit?type=registry&entity=inbound/signed")
-		require.Equal(t, 2, strings.Count(entity.Body, `<li class="audit-rec">`), "created, rotated")
+		require.Equal(t, 2, strings.Count(entity.Body, `<tr class="audit-rec">`), "created, rotated")
 		none := b.get("/ui/audit?actor=mallory")
 		require.Contains(t, none.Body, "No audit records match these filters.")
 		require.Equal(t, http.StatusBadRequest, b.get("/ui/audit?cursor=x").StatusCode)
@@ -495,8 +495,7 @@ func TestUIPlayground(t *testing.T) {
 	require.Contains(t, run.Body, `not matched</span> <strong>drop-staging</strong> <code class="where">rules/10-routing.yaml:2</code>`)
 	require.Contains(t, run.Body, `matched</span> <strong>payments-page</strong> <code class="where">rules/10-routing.yaml:5</code>`)
 	require.Contains(t, run.Body, `<span class="chip ds-queued">ops-hook</span>`)
-	require.Contains(t, run.Body, "<code>labels</code>:")
-	require.Contains(t, run.Body, "escalated")
+	require.Contains(t, run.Body, `<code>labels.escalated</code>: <span class="to">yes</span>`)
 	require.Contains(t, run.Body, "none applies")
 	require.Contains(t, run.Body, "Card auth failing", "the form keeps the payload")
 

@@ -49,7 +49,9 @@ func auditRows(list []audit.Entry) []auditRow {
 		r := auditRow{Entry: e, EntityURL: auditEntityURL(e)}
 		before, after := rawJSON(e.Before), rawJSON(e.After)
 		r.Before, r.After = indentJSON(before), indentJSON(after)
-		r.Changes = diffStates(before, after)
+		if len(before) > 0 && len(after) > 0 {
+			r.Changes = diffStates(before, after) // a one-sided record is its raw state
+		}
 		out[i] = r
 	}
 	return out

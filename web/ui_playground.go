@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,6 +211,9 @@ func (s *server) dryRun(c *gin.Context, eng *rules.Engine, v *playgroundView) (*
 		at = t
 	}
 	rep, err := eng.Test(v.Source, payload, at)
+	if err == nil {
+		v.Payload = prettyJSON(payload) // shown indented
+	}
 	if err != nil {
 		if code := incidenthub.ErrorCode(err); code != incidenthub.EINTERNAL && code != incidenthub.EINVALID {
 			kind := ""
@@ -251,12 +256,41 @@ func (s *server) playReport(rep *rules.TestReport) *playReport {
 			}
 			pa.Steps = append(pa.Steps, playStep{Step: st, Where: fmt.Sprintf("%s:%d", file, st.Line)})
 		}
-		before, _ := json.Marshal(a.Normalized)
-		after, _ := json.Marshal(a.Alert)
 		if !a.Drop {
-			pa.Changed = diffStates(before, after)
+			pa.Changed = alertChanges(a.Normalized, a.Alert)
 		}
 		out.Alerts = append(out.Alerts, pa)
+	}
+	return out
+}
+
+// alertChanges lists what the rules' set actions changed: alert fields,
+// and labels and annotations one key at a time.
+func alertChanges(before, after incidenthub.Alert) []fieldChange {
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	var out []fieldChange
+	for _, ch := range diffStates(b, a) {
+		if ch.Field != "labels" && ch.Field != "annotations" {
+			out = append(out, ch)
+		}
+	}
+	for _, m := range []struct {
+		name          string
+		before, after map[string]string
+	}{{"labels", before.Labels, after.Labels}, {"annotations", before.Annotations, after.Annotations}} {
+		keys := map[string]bool{}
+		for k := range m.before {
+			keys[k] = true
+		}
+		for k := range m.after {
+			keys[k] = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			if m.before[k] != m.after[k] {
+				out = append(out, fieldChange{Field: m.name + "." + k, From: m.before[k], To: m.after[k]})
+			}
+		}
 	}
 	return out
 }

@@ -92,8 +92,20 @@ type registryView struct {
 	Show                      map[string]bool
 	Quick                     []quickFilter
 	Columns                   map[string]sortLink
+	SortChoices               []choice
 	CSVURL                    string
 }
+
+// choice is an option of a select.
+type choice struct{ Value, Label string }
+
+var registrySortChoices = []choice{{"", "direction, name"}, {"name", "name"}, {"owner", "owner"}, {"auth", "auth method"},
+	{"age", "secret age, oldest first"}, {"rotation", "next rotation, soonest first"}, {"seen", "last heard, longest ago first"},
+	{"verified", "last verified, longest ago first"}, {"failures", "auth failures, most first"}, {"flags", "flags, most first"}}
+
+// registryDefaultOrder is a column's first sort order when none is given:
+// what needs attention first.
+var registryDefaultOrder = map[string]string{"age": "desc", "failures": "desc", "flags": "desc"}
 
 type quickFilter struct {
 	Label  string
@@ -111,6 +123,8 @@ type sortLink struct {
 // registryRow is an entry as the list shows it.
 type registryRow struct {
 	registry.Entry
+	Interval string // the expected interval, short: "24h"
+	Overlap  string // the rotation overlap, short
 	URL      string
 	Unowned  bool
 	LastSeen *time.Time // inbound: last event; outbound: last successful delivery
@@ -120,7 +134,8 @@ type registryRow struct {
 type flagBadge struct{ Key, Label, Why string }
 
 func newRegistryRow(e registry.Entry) registryRow {
-	r := registryRow{Entry: e, URL: registryEntryURL(e.Direction, e.Name), Unowned: unowned(&e), LastSeen: e.LastEventAt}
+	r := registryRow{Entry: e, URL: registryEntryURL(e.Direction, e.Name), Unowned: unowned(&e), LastSeen: e.LastEventAt,
+		Interval: shortDuration(e.ExpectedInterval), Overlap: shortDuration(e.Rotation.Overlap)}
 	if e.Direction == registry.Outbound {
 		r.LastSeen = e.LastSuccessAt
 	}
@@ -157,6 +172,22 @@ func newRegistryRow(e registry.Entry) registryRow {
 	return r
 }
 
+// shortDuration writes a duration as people do: "24h", "1h30m", "90s".
+func shortDuration(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil || s == "" {
+		return s
+	}
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
+}
+
 func registryEntryURL(direction, name string) string {
 	return "/ui/registry/" + url.PathEscape(direction) + "/" + url.PathEscape(name)
 }
@@ -179,7 +210,10 @@ func registryQuery(c *gin.Context) (dir, q string, show map[string]bool, sortKey
 		}
 		show[v] = true
 	}
-	sortKey, order = c.Query("sort"), c.DefaultQuery("order", "asc")
+	sortKey, order = c.Query("sort"), c.Query("order")
+	if order == "" {
+		order = cmp.Or(registryDefaultOrder[sortKey], "asc")
+	}
 	if _, ok := registrySorts[sortKey]; sortKey != "" && !ok {
 		err = incidenthub.Errorf(incidenthub.EINVALID, "sort %q is not a column (name, owner, auth, age, rotation, seen, verified, failures or flags)", sortKey)
 		return
@@ -229,6 +263,7 @@ func (s *server) registryPage(c *gin.Context) {
 		return
 	}
 	v.Direction, v.Q, v.Show, v.Sort, v.Order = dir, q, show, sortKey, order
+	v.SortChoices = registrySortChoices
 	v.Filtered = dir != "" || q != "" || len(show) > 0
 	all, matched, err := s.registryEntries(c, dir, q, show)
 	if err != nil {
@@ -313,10 +348,12 @@ func (s *server) registryPage(c *gin.Context) {
 		vals.Set("sort", key)
 		l := sortLink{Aria: "none"}
 		if key == sortKey {
+			// Again: the other way.
 			if order == "asc" {
 				vals.Set("order", "desc")
 				l.Arrow, l.Aria = "▲", "ascending"
 			} else {
+				vals.Set("order", "asc")
 				l.Arrow, l.Aria = "▼", "descending"
 			}
 		}
@@ -370,7 +407,7 @@ type registryEntryView struct {
 	CanAdmin  bool
 	CanVerify bool
 	// Overlaps are the rotate form's choices; DefaultOverlap is selected.
-	Overlaps       []string
+	Overlaps       []choice
 	DefaultOverlap string
 	HasSecret      bool // the auth method has a secret to rotate
 }
@@ -400,13 +437,19 @@ func (s *server) registryEntryPage(c *gin.Context) {
 	v.CanAdmin = sess != nil && roleRank[sess.Role] >= roleRank[config.RoleAdmin]
 	v.CanVerify = sess != nil && roleRank[sess.Role] >= roleRank[config.RoleOperator]
 	v.HasSecret = e.AuthMethod != "" && e.AuthMethod != config.AuthNone
-	v.DefaultOverlap = e.Rotation.Overlap
-	if v.DefaultOverlap == "" || v.DefaultOverlap == "0s" {
-		v.DefaultOverlap = config.DefaultRotationOverlap.String()
+	def := config.DefaultRotationOverlap
+	if d, err := time.ParseDuration(e.Rotation.Overlap); err == nil && d > 0 {
+		def = d
 	}
-	v.Overlaps = []string{"0s", "1h0m0s", "24h0m0s", "72h0m0s", "168h0m0s"}
-	if !slices.Contains(v.Overlaps, v.DefaultOverlap) {
-		v.Overlaps = append(v.Overlaps, v.DefaultOverlap)
+	v.DefaultOverlap = def.String()
+	for _, d := range []time.Duration{0, time.Hour, 24 * time.Hour, 72 * time.Hour, 168 * time.Hour, def} {
+		c := choice{Value: d.String(), Label: shortDuration(d.String())}
+		if d == 0 {
+			c.Label = "no overlap (the old one stops now)"
+		}
+		if !slices.Contains(v.Overlaps, c) {
+			v.Overlaps = append(v.Overlaps, c)
+		}
 	}
 	recs, next, err := audit.List(c.Request.Context(), s.Store.DB, audit.Filter{EntityType: "registry", Entity: ref, Limit: entryAuditLimit})
 	if err != nil {
