@@ -121,6 +121,10 @@ func TestScreenshotsAdmin(t *testing.T) {
 	phone.signIn(baViewerToken)
 	phone.open("/ui/registry?show=unowned&show=overdue", "tr.registry-row")
 	shoot(phone, "registry-phone.png", false)
+	phone.open("/ui/registry/inbound/grafana", "#h-audit")
+	shoot(phone, "registry-entry-phone.png", false)
+	phone.open("/ui/audit", "table.audit")
+	shoot(phone, "audit-phone.png", true)
 	phone.open("/ui/rules?source=alertmanager", "#recent-events")
 	shoot(phone, "playground-phone.png", false)
 
