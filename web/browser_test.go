@@ -458,6 +458,10 @@ func TestBrowserStorm(t *testing.T) {
 		require.Contains(t, row, "30 firing / 30")
 		require.Contains(t, row, "Critical")
 		require.Equal(t, "1", b.text(`[data-count="open"]`))
+		// Each target's chip follows its delivery, live too.
+		b.waitFor(`(t => ["tickets", "chat", "hook", "pager"].every(n => t.includes(n)) && !/queued|pending|retrying/.test(t))(
+			document.querySelector("tr.incident-row td.targets").innerText)`, 30*time.Second)
+		require.Contains(t, b.text("tr.incident-row td.targets"), "delivered")
 		b.html()
 
 		// Open it.
@@ -540,7 +544,8 @@ func TestBrowserViewer(t *testing.T) {
 	b := newTab(t, hub.URL, 1280, 800)
 	b.open("/ui/", "#token")
 	b.signIn(bViewerToken)
-	b.waitFor(`document.querySelectorAll("tr.incident-row").length === 1`, 20*time.Second)
+	b.waitFor(`document.querySelectorAll("tr.incident-row").length === 1 &&
+		!/queued|pending|retrying/.test(document.querySelector("tr.incident-row td.targets").innerText)`, 30*time.Second)
 	b.do(chromedp.Click(chromedp.CSS("tr.incident-row a.incident-title")), chromedp.WaitVisible(chromedp.ID("h-summary")))
 	id := strings.TrimPrefix(b.location(), "/ui/incidents/")
 	page := b.html()

@@ -1,6 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"net/http"
 	"net/url"
 
 	"github.com/gin-gonic/gin"
@@ -30,8 +36,12 @@ type incidentsView struct {
 	// is a later one.
 	NextURL, FirstURL string
 	LiveURL, PageURL  string
-	PollSeconds       int
-	LastEvent         *store.LastEvent
+	// LiveBody is the rendered "incidents-live-body"; its hash is in
+	// LiveURL (v=).
+	LiveBody    template.HTML
+	liveVersion string
+	PollSeconds int
+	LastEvent   *store.LastEvent
 
 	Severities, Sources, Targets, Services []string
 }
@@ -82,7 +92,25 @@ func (s *server) incidentsPage(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	if err := s.renderLiveBody(v); err != nil {
+		s.uiFail(c, err)
+		return
+	}
 	s.render(c, "incidents", v)
+}
+
+// renderLiveBody renders the live region's content and versions LiveURL
+// with its hash.
+func (s *server) renderLiveBody(v *incidentsView) error {
+	var buf bytes.Buffer
+	if err := s.ui.screens["incidents"].ExecuteTemplate(&buf, "incidents-live-body", v); err != nil {
+		return fmt.Errorf("render incidents-live-body: %w", err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	v.liveVersion = hex.EncodeToString(sum[:8])
+	v.LiveBody = template.HTML(buf.String()) // rendered by html/template: escaped
+	v.LiveURL += "&v=" + v.liveVersion
+	return nil
 }
 
 // incidentsLive renders only the live region: tabs, rows and pager.
@@ -90,6 +118,16 @@ func (s *server) incidentsLive(c *gin.Context) {
 	v, err := s.incidentsData(c)
 	if err != nil {
 		s.uiFail(c, err)
+		return
+	}
+	if err := s.renderLiveBody(v); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if c.Query("v") == v.liveVersion {
+		// Unchanged since the browser's copy: htmx swaps nothing on 204.
+		c.Header("Cache-Control", "no-store")
+		c.Status(http.StatusNoContent)
 		return
 	}
 	s.renderPartial(c, "incidents", "incidents-live", v)

@@ -167,7 +167,8 @@ type reloadView struct {
 }
 
 func signInURL(next string) string {
-	if safeNext(next) == "/ui/" {
+	next = safeNext(next)
+	if next == "/ui/" {
 		return "/ui/sign-in"
 	}
 	return "/ui/sign-in?next=" + url.QueryEscape(next)

@@ -572,7 +572,7 @@ func TestUIIncidentList(t *testing.T) {
 		require.Equal(t, "1", titles[0][1], "newest activity first: the incident that just got an alert")
 		require.Contains(t, p.Body, `data-count="open">4<`)
 		require.Contains(t, p.Body, `data-count="acknowledged">0<`)
-		require.Contains(t, p.Body, `hx-get="/ui/incidents/live?status=open"`)
+		require.Contains(t, p.Body, `hx-get="/ui/incidents/live?status=open&amp;v=`)
 		require.Contains(t, p.Body, `hx-trigger="every 3s"`)
 		require.Contains(t, p.Body, "2 firing")
 		require.Contains(t, p.Body, `ops-hook <span class="chip-state">queued</span>`)
@@ -596,6 +596,18 @@ func TestUIIncidentList(t *testing.T) {
 		require.Equal(t, 0, count("status=resolved"))
 		require.Contains(t, b.get("/ui/?severity=info").Body, "No open incidents match these filters.")
 
+		// htmx polls the live region with the version it shows: nothing
+		// changed, nothing to swap (204); a new alert, a new region.
+		poll := strings.ReplaceAll(regexp.MustCompile(`hx-get="([^"]+)"`).FindStringSubmatch(p.Body)[1], "&amp;", "&")
+		require.Equal(t, http.StatusNoContent, b.get(poll).StatusCode)
+		u.alerts(t, alert("q-2", "queue", "lag", "warning", "Consumer lag on orders"))
+		changed := b.get(poll)
+		require.Equal(t, http.StatusOK, changed.StatusCode)
+		require.Contains(t, changed.Body, "2 firing")
+		next := strings.ReplaceAll(regexp.MustCompile(`hx-get="([^"]+)"`).FindStringSubmatch(changed.Body)[1], "&amp;", "&")
+		require.NotEqual(t, poll, next)
+		require.Equal(t, http.StatusNoContent, b.get(next).StatusCode)
+
 		// The live region alone, as htmx polls it.
 		live := b.get("/ui/incidents/live?status=open&service=queue")
 		require.Equal(t, http.StatusOK, live.StatusCode)
@@ -607,7 +619,7 @@ func TestUIIncidentList(t *testing.T) {
 		api := decode[incidentList](t, u.get("/api/v1/incidents?order=activity&service=postgres", uiViewerToken))
 		require.Len(t, api.Incidents, 1)
 		api = decode[incidentList](t, u.get("/api/v1/incidents?order=activity&limit=1", uiViewerToken))
-		require.Equal(t, int64(1), api.Incidents[0].ID)
+		require.Equal(t, int64(3), api.Incidents[0].ID, "the queue incident had the latest alert")
 		require.NotNil(t, api.NextCursor)
 		api = decode[incidentList](t, u.get("/api/v1/incidents?order=activity&limit=3&cursor="+url.QueryEscape(*api.NextCursor), uiViewerToken))
 		require.Len(t, api.Incidents, 3)
@@ -708,4 +720,28 @@ func TestVendoredHTMX(t *testing.T) {
 	vendor, err := os.ReadFile("ui/static/VENDOR.md")
 	require.NoError(t, err)
 	require.Contains(t, string(vendor), hex.EncodeToString(sum[:]), "htmx.min.js differs from the checksum in VENDOR.md")
+}
+
+// TestUITimelinePages: the timeline shows the newest 100 entries first and
+// pages back to the opening.
+func TestUITimelinePages(t *testing.T) {
+	u := newUIHub(t, store.SQLite)
+	var batch []map[string]any
+	for i := range 120 {
+		batch = append(batch, alert(fmt.Sprintf("node-%03d", i), "checkout", "http_5xx", "critical", "Checkout 5xx rate above 5%"))
+	}
+	u.alerts(t, batch...)
+	b := u.browser(t)
+	require.Equal(t, http.StatusSeeOther, b.signIn(uiViewerToken, "").StatusCode)
+	p := b.get("/ui/incidents/1")
+	entries := regexp.MustCompile(`<li class="tl tl-`)
+	require.Len(t, entries.FindAllString(p.Body, -1), 100)
+	require.False(t, strings.Contains(p.Body, `tl-opened`), "the opening is the oldest entry: on the last page")
+	older := regexp.MustCompile(`href="(/ui/incidents/1\?before=\d+#timeline)" rel="next"`).FindStringSubmatch(p.Body)
+	require.NotNil(t, older, "an Older link")
+	p2 := b.get(strings.TrimSuffix(older[1], "#timeline"))
+	require.Len(t, entries.FindAllString(p2.Body, -1), 20)
+	require.True(t, strings.Contains(p2.Body, `tl-opened`), "the last page ends with the opening")
+	require.True(t, strings.Contains(p2.Body, "← Newest"), "a link back to the newest entries")
+	require.Equal(t, http.StatusBadRequest, b.get("/ui/incidents/1?before=x").StatusCode)
 }

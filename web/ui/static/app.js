@@ -1,6 +1,7 @@
 // Incident Hub web UI: small enhancements. Every page works without this
 // file; it only keeps relative times fresh, asks before destructive
-// actions, and applies filter menus as soon as they change.
+// actions, pauses live refreshes in background tabs, and applies filter
+// menus as soon as they change.
 (function () {
   "use strict";
 
@@ -34,6 +35,14 @@
     var msg = (by && by.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
     if (msg && !window.confirm(msg)) e.preventDefault();
   }, true);
+
+  // Live regions poll only while the page is visible: a tab in the
+  // background costs the hub nothing, and catches up on its next tick.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (document.visibilityState === "hidden" && e.detail.elt && e.detail.elt.hasAttribute("hx-trigger")) {
+      e.preventDefault();
+    }
+  });
 
   document.addEventListener("change", function (e) {
     var el = e.target;
