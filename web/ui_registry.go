@@ -33,10 +33,12 @@ import (
 
 // registryShows are the quick filters: each is a condition on an entry;
 // several match an entry that meets any of them.
-var registryShows = []struct {
+type registryShow struct {
 	key, label string
 	match      func(e *registry.Entry) bool
-}{
+}
+
+var registryShows = []registryShow{
 	{"unowned", "Unowned", func(e *registry.Entry) bool { return unowned(e) }},
 	{"overdue", "Rotation overdue", func(e *registry.Entry) bool { return e.Flags.RotationOverdue }},
 	{"stale", "Stale", func(e *registry.Entry) bool { return e.Flags.Stale }},
@@ -192,63 +194,70 @@ func registryEntryURL(direction, name string) string {
 	return "/ui/registry/" + url.PathEscape(direction) + "/" + url.PathEscape(name)
 }
 
-// registryQuery reads the list's filters and sort from the query.
-func registryQuery(c *gin.Context) (dir, q string, show map[string]bool, sortKey, order string, err error) {
-	if dir, err = directionParam(c); err != nil {
-		return
-	}
-	q = strings.TrimSpace(c.Query("q"))
-	show = map[string]bool{}
-	for _, v := range c.QueryArray("show") {
-		known := false
-		for _, s := range registryShows {
-			known = known || s.key == v
-		}
-		if !known {
-			err = incidenthub.Errorf(incidenthub.EINVALID, "show %q is not a filter (unowned, overdue, stale or failing)", v)
-			return
-		}
-		show[v] = true
-	}
-	sortKey, order = c.Query("sort"), c.Query("order")
-	if order == "" {
-		order = cmp.Or(registryDefaultOrder[sortKey], "asc")
-	}
-	if _, ok := registrySorts[sortKey]; sortKey != "" && !ok {
-		err = incidenthub.Errorf(incidenthub.EINVALID, "sort %q is not a column (name, owner, auth, age, rotation, seen, verified, failures or flags)", sortKey)
-		return
-	}
-	if order != "asc" && order != "desc" {
-		err = incidenthub.Errorf(incidenthub.EINVALID, "order must be asc or desc (got %q)", order)
-	}
-	return
+// registryParams are the list's filters and sort, from the query.
+type registryParams struct {
+	Dir, Q      string
+	Show        map[string]bool // any of these conditions
+	Sort, Order string
 }
 
-// registryEntries lists the registry (as GET /api/v1/registry does) with
-// the UI's filters applied: direction, text, and any of the show filters.
-func (s *server) registryEntries(c *gin.Context, dir, q string, show map[string]bool) (all, matched []registry.Entry, err error) {
-	all, err = s.Webhooks.List(c.Request.Context(), registry.ListFilter{Direction: dir})
+func registryQuery(c *gin.Context) (registryParams, error) {
+	var p registryParams
+	var err error
+	if p.Dir, err = directionParam(c); err != nil {
+		return p, err
+	}
+	p.Q = strings.TrimSpace(c.Query("q"))
+	p.Show = map[string]bool{}
+	for _, v := range c.QueryArray("show") {
+		if !slices.ContainsFunc(registryShows, func(s registryShow) bool { return s.key == v }) {
+			return p, incidenthub.Errorf(incidenthub.EINVALID, "show %q is not a filter (unowned, overdue, stale or failing)", v)
+		}
+		p.Show[v] = true
+	}
+	p.Sort, p.Order = c.Query("sort"), c.Query("order")
+	if _, ok := registrySorts[p.Sort]; p.Sort != "" && !ok {
+		return p, incidenthub.Errorf(incidenthub.EINVALID, "sort %q is not a column (name, owner, auth, age, rotation, seen, verified, failures or flags)", p.Sort)
+	}
+	if p.Order == "" {
+		p.Order = cmp.Or(registryDefaultOrder[p.Sort], "asc")
+	}
+	if p.Order != "asc" && p.Order != "desc" {
+		return p, incidenthub.Errorf(incidenthub.EINVALID, "order must be asc or desc (got %q)", p.Order)
+	}
+	return p, nil
+}
+
+// registryScoped lists the registry (as GET /api/v1/registry does) in
+// the direction and matching the text; all is the whole direction.
+func (s *server) registryScoped(c *gin.Context, p registryParams) (all, scoped []registry.Entry, err error) {
+	all, err = s.Webhooks.List(c.Request.Context(), registry.ListFilter{Direction: p.Dir})
 	if err != nil {
 		return nil, nil, err
 	}
-	q = strings.ToLower(q)
+	q := strings.ToLower(p.Q)
 	for i := range all {
 		e := &all[i]
-		if q != "" && !strings.Contains(strings.ToLower(strings.Join([]string{e.Name, e.Kind, e.Owner.Name, e.Owner.Contact, e.Description, e.Endpoint, e.AuthMethod}, "\x00")), q) {
-			continue
+		if q == "" || strings.Contains(strings.ToLower(strings.Join([]string{e.Name, e.Kind, e.Owner.Name, e.Owner.Contact, e.Description, e.Endpoint, e.AuthMethod}, "\x00")), q) {
+			scoped = append(scoped, *e)
 		}
-		if len(show) > 0 {
-			any := false
-			for _, sh := range registryShows {
-				any = any || (show[sh.key] && sh.match(e))
-			}
-			if !any {
-				continue
-			}
-		}
-		matched = append(matched, *e)
 	}
-	return all, matched, nil
+	return all, scoped, nil
+}
+
+// showing keeps the entries that meet any of the show conditions (all of
+// them when there are none).
+func showing(list []registry.Entry, show map[string]bool) []registry.Entry {
+	if len(show) == 0 {
+		return list
+	}
+	var out []registry.Entry
+	for i := range list {
+		if slices.ContainsFunc(registryShows, func(sh registryShow) bool { return show[sh.key] && sh.match(&list[i]) }) {
+			out = append(out, list[i])
+		}
+	}
+	return out
 }
 
 func (s *server) registryPage(c *gin.Context) {
@@ -257,21 +266,22 @@ func (s *server) registryPage(c *gin.Context) {
 		s.render(c, "registry", v)
 		return
 	}
-	dir, q, show, sortKey, order, err := registryQuery(c)
+	p, err := registryQuery(c)
 	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
+	dir, q, show, sortKey, order := p.Dir, p.Q, p.Show, p.Sort, p.Order
 	v.Direction, v.Q, v.Show, v.Sort, v.Order = dir, q, show, sortKey, order
 	v.SortChoices = registrySortChoices
 	v.Filtered = dir != "" || q != "" || len(show) > 0
-	all, matched, err := s.registryEntries(c, dir, q, show)
+	all, scoped, err := s.registryScoped(c, p)
 	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
 	v.Total = len(all)
-	for _, e := range matched {
+	for _, e := range showing(scoped, show) {
 		v.Rows = append(v.Rows, newRegistryRow(e))
 	}
 	if sortKey != "" {
@@ -305,11 +315,6 @@ func (s *server) registryPage(c *gin.Context) {
 		return "/ui/registry"
 	}
 	// Quick filters: counts over the direction and text filters only.
-	_, scoped, err := s.registryEntries(c, dir, q, nil)
-	if err != nil {
-		s.uiFail(c, err)
-		return
-	}
 	count := func(keys ...string) int {
 		n := 0
 		for i := range scoped {
@@ -375,16 +380,17 @@ func (s *server) registryCSV(c *gin.Context) {
 		s.uiFail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "The webhook registry is not running on this hub."))
 		return
 	}
-	dir, q, show, _, _, err := registryQuery(c)
+	p, err := registryQuery(c)
 	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
-	_, list, err := s.registryEntries(c, dir, q, show)
+	_, scoped, err := s.registryScoped(c, p)
 	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
+	list := showing(scoped, p.Show)
 	name := "incidenthub-registry-" + time.Now().UTC().Format("20060102-150405") + ".csv"
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
