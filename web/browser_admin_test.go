@@ -235,7 +235,7 @@ func (b *tab) waitPath(path string) {
 }
 
 // forgive drops the browser's reports of an HTTP status a test caused on
-// purpose (a 410 for a secret already shown, a 422 for a bad payload).
+// purpose (a 410 for a secret already shown, a 400 for a bad payload).
 func (b *tab) forgive(status string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -491,6 +491,6 @@ func TestBrowserPlayground(t *testing.T) {
 	b.html()
 	b.requireNoSecrets(hub.Secrets)
 	time.Sleep(200 * time.Millisecond)
-	b.forgive("422 (Unprocessable Entity)")
+	b.forgive("400 (Bad Request)")
 	b.requireClean()
 }

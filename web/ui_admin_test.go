@@ -511,19 +511,20 @@ func TestUIPlayground(t *testing.T) {
 
 	// Bad input: said on the page, the form kept, never a 500.
 	for _, tc := range []struct {
-		form url.Values
-		want string
+		form   url.Values
+		status int
+		want   string
 	}{
-		{url.Values{"source": {"gen"}, "payload": {"{\"alerts\": [\n  {oops}\n]}"}}, "The payload is not JSON: invalid character &#39;o&#39; looking for beginning of object key string (line 2, column 4)."},
-		{url.Values{"source": {"nope"}, "payload": {payload}}, "There is no source &#34;nope&#34; in the running config (configured: am, gen, signed)."},
-		{url.Values{"source": {"gen"}, "payload": {"  "}}, "Paste a payload, or pick one of the source&#39;s recent events."},
-		{url.Values{"source": {"gen"}, "payload": {payload}, "at": {"tomorrow"}}, "The time &#34;tomorrow&#34; is not a time"},
-		{url.Values{"source": {"am"}, "payload": {`{"receiver":"x"}`}}, "The payload does not map as a alertmanager payload"},
-		{url.Values{"source": {"gen"}, "event": {"no-such-event"}}, "There is no stored event &#34;no-such-event&#34;."},
+		{url.Values{"source": {"gen"}, "payload": {"{\"alerts\": [\n  {oops}\n]}"}}, 400, "The payload is not JSON: invalid character &#39;o&#39; looking for beginning of object key string (line 2, column 4)."},
+		{url.Values{"source": {"nope"}, "payload": {payload}}, 400, "There is no source &#34;nope&#34; in the running config (configured: am, gen, signed)."},
+		{url.Values{"source": {"gen"}, "payload": {"  "}}, 400, "Paste a payload, or pick one of the source&#39;s recent events."},
+		{url.Values{"source": {"gen"}, "payload": {payload}, "at": {"tomorrow"}}, 400, "The time &#34;tomorrow&#34; is not a time"},
+		{url.Values{"source": {"am"}, "payload": {`{"receiver":"x"}`}}, 422, "The payload does not map as a alertmanager payload"},
+		{url.Values{"source": {"gen"}, "event": {"no-such-event"}}, 400, "There is no stored event &#34;no-such-event&#34;."},
 	} {
 		tc.form.Set("csrf", p.csrf(t))
 		r := b.post("/ui/rules", tc.form)
-		require.Equal(t, http.StatusUnprocessableEntity, r.StatusCode, tc.want)
+		require.Equal(t, tc.status, r.StatusCode, tc.want)
 		require.Contains(t, r.Body, tc.want)
 		require.Contains(t, r.Body, `role="alert" id="p-problem"`)
 	}
@@ -543,7 +544,7 @@ func TestUIPlayground(t *testing.T) {
 	require.Contains(t, ran.Body, "&#34;fingerprint&#34;: &#34;pay-1&#34;", "the event's payload fills the form, indented")
 	eventID := pick[1][strings.LastIndex(pick[1], "=")+1:]
 	mismatch := b.get("/ui/rules?source=am&event=" + eventID)
-	require.Equal(t, http.StatusUnprocessableEntity, mismatch.StatusCode)
+	require.Equal(t, http.StatusBadRequest, mismatch.StatusCode)
 	require.Contains(t, mismatch.Body, "came from source gen, not am")
 
 	// A reload the hub rejects: the page says so, and which version runs.
@@ -585,4 +586,31 @@ func TestUIAdminScreensShowNoSecret(t *testing.T) {
 	require.NotNil(t, ev)
 	b.get("/ui/rules?source=am&event=" + ev[1])
 	b.requireNoSecrets(adSecrets...)
+}
+
+// TestUIAdminScreensWithoutRegistry: a hub serving the UI without the
+// registry, rules or config status (as the Incidents tests' hub does) says
+// so on these screens instead of failing.
+func TestUIAdminScreensWithoutRegistry(t *testing.T) {
+	t.Parallel()
+	u := newUIHub(t, store.SQLite)
+	b := u.browser(t)
+	require.Equal(t, http.StatusSeeOther, b.signIn(uiAdminToken, "/ui/").StatusCode)
+	p := b.get("/ui/registry")
+	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
+	require.Contains(t, p.Body, "The webhook registry is not running on this hub.")
+	require.NotContains(t, p.Body, "Export CSV")
+	require.Equal(t, http.StatusServiceUnavailable, b.get("/ui/registry.csv").StatusCode)
+	require.Equal(t, http.StatusServiceUnavailable, b.get("/ui/registry/inbound/gen").StatusCode)
+	p = b.get("/ui/rules")
+	require.Equal(t, http.StatusOK, p.StatusCode, p.Body)
+	require.Contains(t, p.Body, "Routing rules are not loaded in this process")
+	require.Contains(t, p.Body, "This process does not report its config status.")
+	run := b.post("/ui/rules", url.Values{"csrf": {p.csrf(t)}, "source": {"gen"}, "payload": {`{}`}})
+	require.Equal(t, http.StatusServiceUnavailable, run.StatusCode)
+	require.Contains(t, run.Body, `id="p-problem">Routing rules are not loaded`)
+	p = b.get("/ui/audit")
+	require.Equal(t, http.StatusOK, p.StatusCode)
+	require.Contains(t, p.Body, "ui.sign_in")
+	b.requireNoSecrets(uiSecrets...)
 }

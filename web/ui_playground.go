@@ -118,12 +118,14 @@ func (s *server) playgroundPage(c *gin.Context) {
 	if run {
 		var err error
 		if v.Report, err = s.dryRun(c, eng, v); err != nil {
-			v.Problem = incidenthub.ErrorMessage(err)
-			if code := incidenthub.ErrorCode(err); code == incidenthub.EINTERNAL {
+			code := incidenthub.ErrorCode(err)
+			if code == incidenthub.EINTERNAL || statuses[code] == 0 {
 				s.uiFail(c, err)
 				return
 			}
-			status = http.StatusUnprocessableEntity
+			// The page with the form and the problem, under the status the
+			// API would answer.
+			v.Problem, status = incidenthub.ErrorMessage(err), statuses[code]
 		}
 	}
 	if known(v.Sources, v.Source) {
