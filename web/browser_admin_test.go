@@ -204,8 +204,8 @@ func (h *adminLiveHub) ageSecret(t *testing.T, direction, name string, days int)
 	require.EqualValues(t, 1, res.RowsAffected)
 }
 
-// acceptDialogs answers every confirm() with OK, as a person would.
-func (b *tab) acceptDialogs() {
+// confirmDialogs answers every confirm() with OK, as a person would.
+func (b *tab) confirmDialogs() {
 	dialogs := chromedp.Events(b.ctx, cdppage.JavascriptDialogOpening)
 	go func() {
 		for _, err := range dialogs {
@@ -267,7 +267,7 @@ func TestBrowserRegistryRotate(t *testing.T) {
 	hub := startAdminHub(t, store.SQLite)
 	hub.ageSecret(t, "outbound", "hook", 120)
 	b := newTab(t, hub.URL, 1280, 800)
-	b.acceptDialogs()
+	b.confirmDialogs()
 	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
 		_, err := chromedp.Call(b.ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
 			Permission: &cdpbrowser.PermissionDescriptor{Name: perm}, Setting: cdpbrowser.PermissionSettingGranted, Origin: hub.URL})

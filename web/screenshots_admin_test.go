@@ -84,7 +84,7 @@ func TestScreenshotsAdmin(t *testing.T) {
 	}
 
 	desk := newTab(t, hub.URL, 1280, 800)
-	desk.acceptDialogs()
+	desk.confirmDialogs()
 	desk.open("/ui/registry", "#token")
 	desk.signIn(baAdminToken)
 	// The admin verifies the hook and the sink, so "last verified" reads.
