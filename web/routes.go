@@ -89,4 +89,20 @@ func (s *server) routes() {
 	pages.GET("/deliveries/:id/live", s.deliveryLive) // below the heading (htmx polls it while in flight)
 	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
 	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
+
+	// Registry, Audit trail, Rules playground (ui_registry.go, ui_audit.go,
+	// ui_playground.go).
+	pages.GET("/registry", s.registryPage)
+	pages.GET("/registry.csv", s.registryCSV)
+	pages.GET("/registry/:direction/:name", s.registryEntryPage)
+	act.POST("/registry/:direction/:name/verify", s.uiVerifyEntry)
+	admin := pages.Group("", s.uiCSRF, s.uiRequire(config.RoleAdmin))
+	admin.POST("/registry/:direction/:name/rotate", s.uiRotateEntry)
+	admin.POST("/registry/:direction/:name/revoke", s.uiRevokePrevious)
+	admin.POST("/registry/:direction/:name/reveal", s.uiRevealEntry)
+	pages.GET("/registry/:direction/:name/secret", s.uiRequire(config.RoleAdmin), s.revealPage) // reveal-once
+	pages.GET("/audit", s.auditPage)
+	pages.GET("/rules", s.playgroundPage)
+	pages.GET("/rules/recent", s.playgroundRecentEvents)
+	pages.POST("/rules", playgroundForm, s.uiCSRF, s.playgroundPage) // a dry run: changes nothing
 }

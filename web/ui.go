@@ -63,6 +63,9 @@ var uiNav = []navItem{
 	{Key: "incidents", Label: "Incidents", Path: "/ui/"},
 	{Key: "events", Label: "Events", Path: "/ui/events"},
 	{Key: "deliveries", Label: "Deliveries", Path: "/ui/deliveries"},
+	{Key: "registry", Label: "Registry", Path: "/ui/registry"},
+	{Key: "rules", Label: "Rules playground", Path: "/ui/rules"},
+	{Key: "audit", Label: "Audit trail", Path: "/ui/audit"},
 }
 
 // uiPage is what every page's view embeds: the layout's data.

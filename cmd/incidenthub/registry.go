@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -217,7 +215,7 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 			w = f
 		}
 		if *format == "csv" {
-			err = exportCSV(w, list)
+			err = registry.WriteCSV(w, list)
 		} else {
 			err = yaml.NewEncoder(w).Encode(map[string]any{"exported_at": time.Now().UTC().Format(time.RFC3339), "entries": list})
 		}
@@ -250,18 +248,7 @@ func printSecret(w io.Writer, what string, e registry.Entry, secret string) erro
 	return nil
 }
 
-func flagList(e registry.Entry) string {
-	var out []string
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{e.Flags.Stale, "stale"}, {e.Flags.RotationOverdue, "rotation-overdue"}, {e.Flags.SecretTooOld, "secret-too-old"}, {e.Flags.Failing, "failing"}} {
-		if f.on {
-			out = append(out, f.name)
-		}
-	}
-	return strings.Join(out, ",")
-}
+func flagList(e registry.Entry) string { return strings.Join(e.FlagNames(), ",") }
 
 func timeOr(t *time.Time, none string) string {
 	if t == nil {
@@ -282,31 +269,4 @@ func printTable(w io.Writer, list []registry.Entry) error {
 			cmpStr(e.Owner.Name, "-"), cmpStr(e.AuthMethod, "-"), secret, timeOr(e.Rotation.NextDueAt, "-"), cmpStr(flagList(e), "-"))
 	}
 	return tw.Flush()
-}
-
-var csvHeader = []string{"direction", "name", "kind", "managed_by", "owner", "owner_contact", "description", "events",
-	"endpoint", "auth_method", "secret_present", "secret_origin", "secret_version", "secret_key_id", "secret_set_at",
-	"secret_age_days", "rotation_schedule", "rotation_overlap", "last_rotated_at", "next_rotation_at",
-	"expected_interval", "last_event_at", "last_success_at", "last_failure_at", "last_failure", "last_verified_at",
-	"last_verify_error", "auth_failures", "auth_failure_ips", "flags", "created_at", "updated_at"}
-
-func exportCSV(w io.Writer, list []registry.Entry) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
-		return err
-	}
-	for _, e := range list {
-		rec := []string{e.Direction, e.Name, e.Kind, e.ManagedBy, e.Owner.Name, e.Owner.Contact, e.Description,
-			strings.Join(e.Events, " "), e.Endpoint, e.AuthMethod, strconv.FormatBool(e.Secret.Present), e.Secret.Origin,
-			strconv.Itoa(e.Secret.Version), e.Secret.KeyID, timeOr(e.Secret.SetAt, ""), strconv.FormatFloat(e.Secret.AgeDays, 'f', 1, 64),
-			e.Rotation.Schedule, e.Rotation.Overlap, timeOr(e.Rotation.LastRotatedAt, ""), timeOr(e.Rotation.NextDueAt, ""),
-			e.ExpectedInterval, timeOr(e.LastEventAt, ""), timeOr(e.LastSuccessAt, ""), timeOr(e.LastFailureAt, ""), e.LastFailure,
-			timeOr(e.LastVerifiedAt, ""), e.LastVerifyError, strconv.FormatInt(e.AuthFailures.Count, 10),
-			strings.Join(e.AuthFailures.LastIPs, " "), flagList(e), e.CreatedAt.Format(time.RFC3339), e.UpdatedAt.Format(time.RFC3339)}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
