@@ -16,10 +16,13 @@ import (
 func (s *Store) migrateRiver(ctx context.Context) error {
 	var err error
 	if s.Dialect == Postgres {
+		// Replicas starting together take turns, as goose's migrations do
+		// (its session lock), so the second sees the first's tables instead
+		// of racing it to CREATE TYPE.
 		var m *rivermigrate.Migrator[*sqlTx]
 		m, err = rivermigrate.New(riverdatabasesql.New(s.SQL), nil)
 		if err == nil {
-			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			err = s.migrateRiverLocked(ctx, m)
 		}
 	} else {
 		var m *rivermigrate.Migrator[*sqlTx]
@@ -32,6 +35,27 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 		return fmt.Errorf("migrate river: %w", err)
 	}
 	return nil
+}
+
+// riverMigrationLock is the advisory lock key that serialises River's
+// migrations across replicas (arbitrary, fixed: "ihriver" in ASCII).
+const riverMigrationLock = 0x6968726976657200
+
+func (s *Store) migrateRiverLocked(ctx context.Context, m *rivermigrate.Migrator[*sqlTx]) error {
+	// A session lock on a connection of its own: River applies its
+	// migrations in several transactions (an enum value must commit before
+	// it is used), on other connections of the pool.
+	conn, err := s.SQL.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(riverMigrationLock)); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(riverMigrationLock)) //nolint:errcheck // closing the session releases it too
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
 }
 
 // riverPending reports whether River migrations are pending.

@@ -239,3 +239,28 @@ func TestInsertEventWritesEveryColumn(t *testing.T) {
 		require.Equal(t, want, *got)
 	})
 }
+
+// TestMigrateConcurrently: replicas starting at once on a fresh PostgreSQL
+// database each migrate; they take turns (goose's session lock, River's
+// advisory transaction lock) instead of racing to create the same objects.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	opts := store.Options{URL: storetest.PostgresURL(t)}
+	const replicas = 4
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			st, err := store.Open(ctx, opts)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			errs <- st.Migrate(ctx)
+		}()
+	}
+	for range replicas {
+		require.NoError(t, <-errs)
+	}
+}
