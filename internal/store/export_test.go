@@ -1,6 +1,10 @@
 package store
 
-import "gorm.io/gorm"
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
 
 // ListEventsSQL is the statement ListEvents runs for f, with its values
 // inlined, for EXPLAIN in tests.
@@ -16,3 +20,6 @@ func (s *Store) ListEventsSQL(f EventFilter) string {
 
 // EventColumns are the columns InsertEvent writes.
 var EventColumns = eventColumns
+
+// MigrateRiver runs only River's migrations, for the concurrency test.
+func (s *Store) MigrateRiver(ctx context.Context) error { return s.migrateRiver(ctx) }

@@ -263,4 +263,25 @@ func TestMigrateConcurrently(t *testing.T) {
 	for range replicas {
 		require.NoError(t, <-errs)
 	}
+
+	// River's migrations alone, all at once on a fresh schema: without the
+	// lock they race to CREATE TYPE river_job_state.
+	opts = store.Options{URL: storetest.PostgresURL(t)}
+	start := make(chan struct{})
+	for range replicas {
+		go func() {
+			st, err := store.Open(ctx, opts)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			<-start
+			errs <- st.MigrateRiver(ctx)
+		}()
+	}
+	close(start)
+	for range replicas {
+		require.NoError(t, <-errs)
+	}
 }
