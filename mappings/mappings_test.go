@@ -308,6 +308,13 @@ func TestNormalizeWarnings(t *testing.T) {
 			[]incidenthub.Warning{{Field: "starts_at", Path: "event.data.created_at", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
 		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
+		{"azure bad firedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Fired","firedDateTime":"3/22/2019 1:36:31 PM"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.essentials.firedDateTime", Value: "3/22/2019 1:36:31 PM", Message: `invalid timestamp "3/22/2019 1:36:31 PM" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"azure bad resolvedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Resolved","firedDateTime":"2024-05-01T10:00:00Z","resolvedDateTime":1714557600}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.essentials.resolvedDateTime", Value: "1714557600", Message: "expected an RFC 3339 timestamp string, got number"}}},
+		// Service Health: an unreadable impact start gives way to firedDateTime.
+		{"azure bad impactStartTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"svc","monitorCondition":"Fired","monitoringService":"ServiceHealth","signalType":"Activity Log","firedDateTime":"2024-05-01T10:00:00Z"},"alertContext":{"properties":{"trackingId":"T1","stage":"Active","impactStartTime":"earlier"}}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.alertContext.properties.impactStartTime", Value: "earlier", Message: `invalid timestamp "earlier" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
