@@ -306,8 +306,16 @@ func TestNormalizeWarnings(t *testing.T) {
 		// A resolve without created_at has no start of its own.
 		{"pagerduty resolve, bad created_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.resolved","occurred_at":"2024-05-01T10:30:00Z","data":{"type":"incident","id":"P1","status":"resolved","title":"x","created_at":"today"}}}`, receivedAt, ptr(at(10, 30)),
 			[]incidenthub.Warning{{Field: "starts_at", Path: "event.data.created_at", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
-		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
+		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1000000000000000}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "incident.started_at", Value: "1000000000000000", Message: `timestamp "1000000000000000" is out of range`}}},
+		{"gcp bad started_at", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":"soon"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "incident.started_at", Value: "soon", Message: `invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`}}},
+		// A closed incident with an unreadable ended_at keeps its start.
+		{"gcp bad ended_at", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"closed","condition_name":"c","started_at":1714557600,"ended_at":{"seconds":1714559400}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "incident.ended_at", Value: `{"seconds":1714559400}`, Message: "expected epoch seconds, got object"}}},
+		// The console's test notification: started_at 0 is no time, no warning.
+		{"gcp started_at 0", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":0}}`, receivedAt, nil, nil},
+		{"gcp started_at \"0\"", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":"0"}}`, receivedAt, nil, nil},
 		{"azure bad firedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Fired","firedDateTime":"3/22/2019 1:36:31 PM"}}}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "data.essentials.firedDateTime", Value: "3/22/2019 1:36:31 PM", Message: `invalid timestamp "3/22/2019 1:36:31 PM" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
 		{"azure bad resolvedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Resolved","firedDateTime":"2024-05-01T10:00:00Z","resolvedDateTime":1714557600}}}`, at(10, 0), nil,
