@@ -323,6 +323,16 @@ func TestNormalizeWarnings(t *testing.T) {
 		// Service Health: an unreadable impact start gives way to firedDateTime.
 		{"azure bad impactStartTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"svc","monitorCondition":"Fired","monitoringService":"ServiceHealth","signalType":"Activity Log","firedDateTime":"2024-05-01T10:00:00Z"},"alertContext":{"properties":{"trackingId":"T1","stage":"Active","impactStartTime":"earlier"}}}}`, at(10, 0), nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "data.alertContext.properties.impactStartTime", Value: "earlier", Message: `invalid timestamp "earlier" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"dynatrace bad startTime", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":"soon"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "ProblemDetailsJSONv2.startTime", Value: "soon", Message: `invalid timestamp "soon" (want epoch milliseconds, e.g. 1406662672000)`}}},
+		// {ProblemDetailsJSON}'s time stands in for an unreadable v2 one.
+		{"dynatrace bad v2 startTime, good v1", "dynatrace", `{"State":"RESOLVED","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":true,"endTime":"later"},"ProblemDetailsJSON":{"startTime":1714557600000,"endTime":1714559400000}}`, at(10, 0), ptr(at(10, 30)),
+			[]incidenthub.Warning{
+				{Field: "starts_at", Path: "ProblemDetailsJSONv2.startTime", Value: "true", Message: `invalid timestamp "true" (want epoch milliseconds, e.g. 1406662672000)`},
+				{Field: "ends_at", Path: "ProblemDetailsJSONv2.endTime", Value: "later", Message: `invalid timestamp "later" (want epoch milliseconds, e.g. 1406662672000)`},
+			}},
+		// An open problem's endTime -1 is no time, no warning.
+		{"dynatrace open endTime -1", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":1714557600000,"endTime":-1}}`, at(10, 0), nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
