@@ -333,6 +333,16 @@ func TestNormalizeWarnings(t *testing.T) {
 			}},
 		// An open problem's endTime -1 is no time, no warning.
 		{"dynatrace open endTime -1", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":1714557600000,"endTime":-1}}`, at(10, 0), nil, nil},
+		{"newrelic bad createdAt", "newrelic", `{"id":"0ea2df1c","state":"ACTIVATED","alertConditionNames":["c"],"createdAt":"yesterday"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "createdAt", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// A close with an unreadable updatedAt: no end; the close still maps.
+		{"newrelic bad updatedAt", "newrelic", `{"id":"0ea2df1c","state":"CLOSED","alertConditionNames":["c"],"createdAt":1714557600000,"updatedAt":{"ms":1714559400000}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "updatedAt", Value: `{"ms":1714559400000}`, Message: "expected a timestamp, got object"}}},
+		// updatedAt stands in for an unreadable closedAt.
+		{"newrelic bad closedAt", "newrelic", `{"id":"0ea2df1c","state":"CLOSED","alertConditionNames":["c"],"createdAt":1714557600000,"updatedAt":1714559400000,"closedAt":"at half past"}`, at(10, 0), ptr(at(10, 30)),
+			[]incidenthub.Warning{{Field: "ends_at", Path: "closedAt", Value: "at half past", Message: `invalid timestamp "at half past" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"newrelic legacy bad timestamp", "newrelic", `{"incident_id":1,"current_state":"open","condition_name":"c","timestamp":"now"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "timestamp", Value: "now", Message: `invalid timestamp "now" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
