@@ -343,6 +343,21 @@ func TestNormalizeWarnings(t *testing.T) {
 			[]incidenthub.Warning{{Field: "ends_at", Path: "closedAt", Value: "at half past", Message: `invalid timestamp "at half past" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
 		{"newrelic legacy bad timestamp", "newrelic", `{"incident_id":1,"current_state":"open","condition_name":"c","timestamp":"now"}`, receivedAt, nil,
 			[]incidenthub.Warning{{Field: "starts_at", Path: "timestamp", Value: "now", Message: `invalid timestamp "now" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"sentry bad date_started", "sentry", `{"action":"critical","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":"today"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.metric_alert.date_started", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		// date_detected stands in for an unreadable date_started.
+		{"sentry bad date_started, good date_detected", "sentry", `{"action":"critical","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":1714557600,"date_detected":"2024-05-01T10:00:00Z"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.metric_alert.date_started", Value: "1714557600", Message: "expected an RFC 3339 timestamp string, got number"}}},
+		{"sentry bad date_closed", "sentry", `{"action":"resolved","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":"2024-05-01T10:00:00Z","date_closed":"later"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.metric_alert.date_closed", Value: "later", Message: `invalid timestamp "later" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"sentry bad event datetime", "sentry", `{"action":"triggered","data":{"event":{"event_id":"e1","issue_id":"9","title":"x","project":"p","datetime":"last night"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.event.datetime", Value: "last night", Message: `invalid timestamp "last night" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// An issue's unreadable lastSeen: the firing starts when received, a
+		// resolve has no end (and keeps its firstSeen start).
+		{"sentry bad lastSeen, firing", "sentry", `{"action":"created","data":{"issue":{"id":"9","title":"x","status":"unresolved","project":{"slug":"p"},"firstSeen":"2024-05-01T10:00:00Z","lastSeen":"soon"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.issue.lastSeen", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"sentry bad lastSeen, resolved", "sentry", `{"action":"resolved","data":{"issue":{"id":"9","title":"x","status":"resolved","project":{"slug":"p"},"firstSeen":"2024-05-01T10:00:00Z","lastSeen":"soon"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.issue.lastSeen", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
