@@ -306,8 +306,58 @@ func TestNormalizeWarnings(t *testing.T) {
 		// A resolve without created_at has no start of its own.
 		{"pagerduty resolve, bad created_at", "pagerduty", `{"event":{"id":"01","event_type":"incident.resolved","occurred_at":"2024-05-01T10:30:00Z","data":{"type":"incident","id":"P1","status":"resolved","title":"x","created_at":"today"}}}`, receivedAt, ptr(at(10, 30)),
 			[]incidenthub.Warning{{Field: "starts_at", Path: "event.data.created_at", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
-		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1e15}}`, receivedAt, nil,
-			[]incidenthub.Warning{{Field: "starts_at", Path: "$", Value: "1000000000000000", Message: `expression result: timestamp "1000000000000000" is out of range`}}},
+		{"gcp started_at out of range", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":1000000000000000}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "incident.started_at", Value: "1000000000000000", Message: `timestamp "1000000000000000" is out of range`}}},
+		{"gcp bad started_at", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":"soon"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "incident.started_at", Value: "soon", Message: `invalid timestamp "soon" (want epoch seconds, e.g. 1406662672)`}}},
+		// A closed incident with an unreadable ended_at keeps its start.
+		{"gcp bad ended_at", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"closed","condition_name":"c","started_at":1714557600,"ended_at":{"seconds":1714559400}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "incident.ended_at", Value: `{"seconds":1714559400}`, Message: "expected epoch seconds, got object"}}},
+		// The console's test notification: started_at 0 is no time, no warning.
+		{"gcp started_at 0", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":0}}`, receivedAt, nil, nil},
+		{"gcp started_at \"0\"", "gcp-monitoring", `{"incident":{"incident_id":"0.a","state":"open","condition_name":"c","started_at":"0"}}`, receivedAt, nil, nil},
+		{"azure bad firedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Fired","firedDateTime":"3/22/2019 1:36:31 PM"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.essentials.firedDateTime", Value: "3/22/2019 1:36:31 PM", Message: `invalid timestamp "3/22/2019 1:36:31 PM" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"azure bad resolvedDateTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"cpu","monitorCondition":"Resolved","firedDateTime":"2024-05-01T10:00:00Z","resolvedDateTime":1714557600}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.essentials.resolvedDateTime", Value: "1714557600", Message: "expected an RFC 3339 timestamp string, got number"}}},
+		// Service Health: an unreadable impact start gives way to firedDateTime.
+		{"azure bad impactStartTime", "azure-monitor", `{"data":{"essentials":{"alertRule":"svc","monitorCondition":"Fired","monitoringService":"ServiceHealth","signalType":"Activity Log","firedDateTime":"2024-05-01T10:00:00Z"},"alertContext":{"properties":{"trackingId":"T1","stage":"Active","impactStartTime":"earlier"}}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.alertContext.properties.impactStartTime", Value: "earlier", Message: `invalid timestamp "earlier" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"dynatrace bad startTime", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":"soon"}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "ProblemDetailsJSONv2.startTime", Value: "soon", Message: `invalid timestamp "soon" (want epoch milliseconds, e.g. 1406662672000)`}}},
+		// {ProblemDetailsJSON}'s time stands in for an unreadable v2 one.
+		{"dynatrace bad v2 startTime, good v1", "dynatrace", `{"State":"RESOLVED","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":true,"endTime":"later"},"ProblemDetailsJSON":{"startTime":1714557600000,"endTime":1714559400000}}`, at(10, 0), ptr(at(10, 30)),
+			[]incidenthub.Warning{
+				{Field: "starts_at", Path: "ProblemDetailsJSONv2.startTime", Value: "true", Message: `invalid timestamp "true" (want epoch milliseconds, e.g. 1406662672000)`},
+				{Field: "ends_at", Path: "ProblemDetailsJSONv2.endTime", Value: "later", Message: `invalid timestamp "later" (want epoch milliseconds, e.g. 1406662672000)`},
+			}},
+		// An open problem's endTime -1 is no time, no warning.
+		{"dynatrace open endTime -1", "dynatrace", `{"State":"OPEN","PID":"1","ProblemTitle":"x","ProblemDetailsJSONv2":{"startTime":1714557600000,"endTime":-1}}`, at(10, 0), nil, nil},
+		{"newrelic bad createdAt", "newrelic", `{"id":"0ea2df1c","state":"ACTIVATED","alertConditionNames":["c"],"createdAt":"yesterday"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "createdAt", Value: "yesterday", Message: `invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// A close with an unreadable updatedAt: no end; the close still maps.
+		{"newrelic bad updatedAt", "newrelic", `{"id":"0ea2df1c","state":"CLOSED","alertConditionNames":["c"],"createdAt":1714557600000,"updatedAt":{"ms":1714559400000}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "updatedAt", Value: `{"ms":1714559400000}`, Message: "expected a timestamp, got object"}}},
+		// updatedAt stands in for an unreadable closedAt.
+		{"newrelic bad closedAt", "newrelic", `{"id":"0ea2df1c","state":"CLOSED","alertConditionNames":["c"],"createdAt":1714557600000,"updatedAt":1714559400000,"closedAt":"at half past"}`, at(10, 0), ptr(at(10, 30)),
+			[]incidenthub.Warning{{Field: "ends_at", Path: "closedAt", Value: "at half past", Message: `invalid timestamp "at half past" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"newrelic legacy bad timestamp", "newrelic", `{"incident_id":1,"current_state":"open","condition_name":"c","timestamp":"now"}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "timestamp", Value: "now", Message: `invalid timestamp "now" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		{"sentry bad date_started", "sentry", `{"action":"critical","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":"today"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.metric_alert.date_started", Value: "today", Message: `invalid timestamp "today" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		// date_detected stands in for an unreadable date_started.
+		{"sentry bad date_started, good date_detected", "sentry", `{"action":"critical","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":1714557600,"date_detected":"2024-05-01T10:00:00Z"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.metric_alert.date_started", Value: "1714557600", Message: "expected an RFC 3339 timestamp string, got number"}}},
+		{"sentry bad date_closed", "sentry", `{"action":"resolved","data":{"metric_alert":{"id":"4","alert_rule":{"name":"r"},"date_started":"2024-05-01T10:00:00Z","date_closed":"later"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.metric_alert.date_closed", Value: "later", Message: `invalid timestamp "later" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"sentry bad event datetime", "sentry", `{"action":"triggered","data":{"event":{"event_id":"e1","issue_id":"9","title":"x","project":"p","datetime":"last night"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.event.datetime", Value: "last night", Message: `invalid timestamp "last night" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`}}},
+		// An issue's unreadable lastSeen: the firing starts when received, a
+		// resolve has no end (and keeps its firstSeen start).
+		{"sentry bad lastSeen, firing", "sentry", `{"action":"created","data":{"issue":{"id":"9","title":"x","status":"unresolved","project":{"slug":"p"},"firstSeen":"2024-05-01T10:00:00Z","lastSeen":"soon"}}}`, receivedAt, nil,
+			[]incidenthub.Warning{{Field: "starts_at", Path: "data.issue.lastSeen", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
+		{"sentry bad lastSeen, resolved", "sentry", `{"action":"resolved","data":{"issue":{"id":"9","title":"x","status":"resolved","project":{"slug":"p"},"firstSeen":"2024-05-01T10:00:00Z","lastSeen":"soon"}}}`, at(10, 0), nil,
+			[]incidenthub.Warning{{Field: "ends_at", Path: "data.issue.lastSeen", Value: "soon", Message: `invalid timestamp "soon" (want RFC 3339, e.g. 2024-05-01T12:00:00Z)`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

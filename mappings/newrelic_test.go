@@ -26,8 +26,7 @@ func TestNewRelicNotMapped(t *testing.T) {
 			`severity: unknown severity "HIGH" (want CRITICAL, WARNING or INFO)`},
 		{"conditions not a list", `{"id":"0ea2df1c","state":"ACTIVATED","alertConditionNames":"c"}`,
 			`alertConditionNames: expected an array, got string`},
-		{"bad createdAt", `{"id":"0ea2df1c","state":"ACTIVATED","alertConditionNames":["c"],"createdAt":"yesterday"}`,
-			`createdAt: invalid timestamp "yesterday" (want RFC 3339, epoch seconds or milliseconds, or a common date format)`},
+		// A bad createdAt is a warning, not an error: TestNormalizeWarnings.
 		{"nothing to name it by", `{"id":"0ea2df1c","state":"ACTIVATED"}`,
 			`alertConditionNames[0]: required field "alert_type" is missing`},
 	})
@@ -77,6 +76,15 @@ func TestNewRelicDedup(t *testing.T) {
 		m["priority"] = "HIGH"
 	})
 	require.NotEqual(t, mappings.DedupKey("newrelic", readTestdata(t, "newrelic", "workflow-activated.json")), mappings.DedupKey("newrelic", updated))
+	// An unreadable updatedAt (a warning, not an error) still tells the
+	// issue's changes apart.
+	odd := func(ms string) []byte {
+		return edited(t, "newrelic", "workflow-activated.json", setMember(nil, "updatedAt", map[string]any{"ms": json.Number(ms)}))
+	}
+	first, second := mappings.DedupKey("newrelic", odd("1714557500000")), mappings.DedupKey("newrelic", odd("1714557600000"))
+	require.NotEmpty(t, first)
+	require.NotEqual(t, first, second)
+	require.Equal(t, first, mappings.DedupKey("newrelic", odd("1714557500000")), "a retry is still a duplicate")
 }
 
 func TestNewRelicResolves(t *testing.T) {
