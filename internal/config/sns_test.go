@@ -75,5 +75,5 @@ sns.yaml:15:11: sources[1].sns.topic_arns[3]: "alarms" is not an SNS topic ARN (
 sns.yaml:16:11: sources[1].sns.topic_arns[4]: "arn:aws-cn:sns:cn-north-1:123456789012:alarms" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic>)
 sns.yaml:20:11: sources[2].sns.auto_confirm: cannot unmarshal !!str `+"`yes please`"+` into bool
 sns.yaml:20:37: sources[2].sns.topics: unknown key (known keys: auto_confirm, topic_arns)
-sns.yaml:23:12: sources[3].auth.type: must be one of none, token, hmac, sns (got "sns-signature")`)
+sns.yaml:23:12: sources[3].auth.type: must be one of none, token, basic, hmac, sentry, pagerduty, standard-webhooks, sns (got "sns-signature")`)
 }
