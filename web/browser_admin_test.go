@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -144,35 +143,11 @@ func startAdminHub(t *testing.T, dialect string) *adminLiveHub {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("the hub stopped: %v", err)
-		default:
-		}
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "the hub never became ready")
-	// A second handle on the database, opened once the hub has migrated it.
 	opts := store.Options{Path: dbPath}
 	if pgURL != "" {
 		opts = store.Options{URL: pgURL}
 	}
-	st, err := store.Open(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := serveForBrowser(t, cfg, getenv, ln, opts)
 	return &adminLiveHub{URL: base, Store: st, Dir: dir,
 		Secrets: []string{baViewerToken, baAdminToken, baSourceToken, baHMACSecret, baHookSecret, baHookSecretRaw, keyB64,
 			baDDToken, baSinkSecret, baSinkSecretRaw}}

@@ -7,10 +7,8 @@ package web_test
 //	go test ./web -run 'TestBrowser(Replay|Retry)' -v
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -167,25 +165,8 @@ func startOpsHub(t *testing.T, dialect string, sinkStatus int) *opsHub {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil) }()
-	st, err := store.Open(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		st.Close()
-	})
+	st := serveForBrowser(t, cfg, getenv, ln, opts)
 	base := "http://" + ln.Addr().String()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "the hub never became ready")
 	h.liveHub = &liveHub{URL: base, Store: st,
 		Secrets: []string{bViewerToken, bOperatorToken, bAdminToken, bSourceToken, bHookSecret, bHookSecretRaw}}
 	return h

@@ -161,25 +161,31 @@ func startHub(t *testing.T, dialect string) *liveHub {
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.Load(file, getenv)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Serve(ctx, cfg, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
-	}()
-	// A second handle on the database, for assertions.
 	opts := store.Options{Path: dbPath}
 	if pgURL != "" {
 		opts = store.Options{URL: pgURL}
 	}
-	st, err := store.Open(context.Background(), opts)
-	require.NoError(t, err)
+	st := serveForBrowser(t, cfg, getenv, ln, opts)
+	secrets := []string{bViewerToken, bOperatorToken, bAdminToken, bSourceToken, bSlackToken, bHookSecret, bHookSecretRaw,
+		jiratest.APIToken, pagerdutytest.RoutingKey}
+	return &liveHub{URL: base, Store: st, Slack: sf, Jira: jf, Secrets: secrets}
+}
+
+// serveForBrowser runs app.Serve on ln until the test ends, waits until it
+// is ready (generously: under -race on a loaded 2-core machine migrating a
+// fresh database takes a while; a hub that stops says why at once), then
+// opens a second handle on its database for the test's assertions (after
+// the hub, so the two do not contend for a fresh SQLite file's lock).
+func serveForBrowser(t *testing.T, cfg *config.Config, getenv func(string) string, ln net.Listener, opts store.Options) *store.Store {
+	t.Helper()
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
-		st.Close()
 	})
-	// Generous: under -race on a loaded 2-core machine, migrating a fresh
-	// database takes a while. A hub that stopped says why at once.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		select {
@@ -200,9 +206,10 @@ func startHub(t *testing.T, dialect string) *liveHub {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	secrets := []string{bViewerToken, bOperatorToken, bAdminToken, bSourceToken, bSlackToken, bHookSecret, bHookSecretRaw,
-		jiratest.APIToken, pagerdutytest.RoutingKey}
-	return &liveHub{URL: base, Store: st, Slack: sf, Jira: jf, Secrets: secrets}
+	st, err := store.Open(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // hook posts body to /hooks/{source} as a monitoring tool would.
