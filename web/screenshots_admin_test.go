@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +24,7 @@ import (
 //
 //	go test ./web -run 'TestScreenshots' -screenshots=docs/screenshots
 func TestScreenshotsAdmin(t *testing.T) {
-	if *screenshots == "" {
-		t.Skip("run with -screenshots DIR to regenerate docs/screenshots")
-	}
-	dir := *screenshots
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
+	dir := screenshotDir(t)
 	hub := startAdminHub(t, store.SQLite)
 
 	// Events: alertmanager and datadog are heard from; grafana's sender
@@ -69,19 +61,7 @@ func TestScreenshotsAdmin(t *testing.T) {
 	}
 	require.NoError(t, hub.Store.DB.Exec("UPDATE registry_entries SET created_at = ? WHERE name = ?", time.Now().UTC().Add(-73*time.Hour), "uptime").Error)
 
-	shoot := func(b *tab, name string, full bool) {
-		t.Helper()
-		b.do(chromedp.Sleep(300 * time.Millisecond))
-		b.html()
-		var png []byte
-		if full {
-			png = get(b, chromedp.FullScreenshot(100))
-		} else {
-			png = get(b, chromedp.CaptureScreenshot())
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
-		t.Logf("wrote %s", filepath.Join(dir, name))
-	}
+	shoot := func(b *tab, name string, full bool) { t.Helper(); b.screenshot(t, dir, name, full) }
 
 	desk := newTab(t, hub.URL, 1280, 800)
 	desk.confirmDialogs()

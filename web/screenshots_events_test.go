@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +21,7 @@ import (
 // The hub is the one of the browser tests of these screens: a check runner
 // whose mapping knows no CRIT, and a webhook sink that is down.
 func TestScreenshotsEvents(t *testing.T) {
-	if *screenshots == "" {
-		t.Skip("run with -screenshots DIR to regenerate docs/screenshots")
-	}
-	dir := *screenshots
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
+	dir := screenshotDir(t)
 	hub := startOpsHub(t, store.SQLite, http.StatusServiceUnavailable)
 	hub.check(t, "replication_lag", "db-3", "WARN", "r-101")
 	hub.check(t, "disk_usage", "db-1", "CRIT", "r-102")
@@ -41,14 +32,7 @@ func TestScreenshotsEvents(t *testing.T) {
 	require.Eventually(t, func() bool { return hub.count(t, "/api/v1/deliveries?status=dead") >= 1 }, 30*time.Second, 100*time.Millisecond)
 	time.Sleep(time.Second) // the other deliveries try, and wait behind the open circuit
 
-	shoot := func(b *tab, name string) {
-		t.Helper()
-		b.do(chromedp.Sleep(300 * time.Millisecond))
-		b.html()
-		png := get(b, chromedp.CaptureScreenshot())
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
-		t.Logf("wrote %s", filepath.Join(dir, name))
-	}
+	shoot := func(b *tab, name string) { t.Helper(); b.screenshot(t, dir, name, false) }
 	b := newTab(t, hub.URL, 1280, 800)
 	b.open("/ui/sign-in", "#token")
 	b.signIn(bOperatorToken)

@@ -25,25 +25,11 @@ var screenshots = flag.String("screenshots", "", "write PNGs of the main screens
 // photographs the main screens at 1280×800 and at a phone's 390×844. It
 // runs only with -screenshots.
 func TestScreenshots(t *testing.T) {
-	if *screenshots == "" {
-		t.Skip("run with -screenshots DIR to regenerate docs/screenshots")
-	}
-	dir := *screenshots
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
+	dir := screenshotDir(t)
 	hub := startHub(t, store.SQLite)
 	storm, acked := seedDemo(t, hub)
 
-	shoot := func(b *tab, name string) {
-		t.Helper()
-		b.do(chromedp.Sleep(300 * time.Millisecond))
-		b.html()
-		png := get(b, chromedp.CaptureScreenshot())
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
-		t.Logf("wrote %s", filepath.Join(dir, name))
-	}
+	shoot := func(b *tab, name string) { t.Helper(); b.screenshot(t, dir, name, false) }
 
 	desk := newTab(t, hub.URL, 1280, 800)
 	desk.open("/ui/sign-in", "#token")
@@ -211,4 +197,33 @@ func settle(t *testing.T, hub *liveHub) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// screenshotDir is the -screenshots directory, made if need be (relative
+// paths are from the repository root); without the flag the test skips.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	if *screenshots == "" {
+		t.Skip("run with -screenshots DIR to regenerate docs/screenshots")
+	}
+	dir := *screenshots
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", dir)
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// screenshot writes the tab's view (or, with full, the whole page) to
+// dir/name once the page has settled.
+func (b *tab) screenshot(t *testing.T, dir, name string, full bool) {
+	t.Helper()
+	b.do(chromedp.Sleep(300 * time.Millisecond))
+	b.html()
+	action := chromedp.CaptureScreenshot()
+	if full {
+		action = chromedp.FullScreenshot(100)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), get(b, action), 0o644))
+	t.Logf("wrote %s", filepath.Join(dir, name))
 }
