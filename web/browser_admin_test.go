@@ -379,18 +379,12 @@ func TestBrowserRegistryViewer(t *testing.T) {
 	require.Empty(t, buttons, "a viewer sees no action buttons")
 	require.NotContains(t, b.html(), `id="h-actions"`)
 
-	type answer struct {
-		Status int    `json:"status"`
-		Text   string `json:"text"`
-	}
 	for _, action := range []string{"rotate", "revoke", "verify"} {
-		noToken := eval[answer](b, `fetch("/ui/registry/inbound/grafana/`+action+`", {method: "POST", body: new URLSearchParams({overlap: "0s"})}).
-			then(async r => ({status: r.status, text: await r.text()}))`)
+		form := map[string]string{"overlap": "0s"}
+		noToken := b.forgePOST(t, "/ui/registry/inbound/grafana/"+action, form, false)
 		require.Equal(t, http.StatusForbidden, noToken.Status, action)
 		require.Contains(t, noToken.Text, "no CSRF token", action)
-		withToken := eval[answer](b, `fetch("/ui/registry/inbound/grafana/`+action+`", {method: "POST",
-			body: new URLSearchParams({overlap: "0s", csrf: document.querySelector("input[name=csrf]").value})}).
-			then(async r => ({status: r.status, text: await r.text()}))`)
+		withToken := b.forgePOST(t, "/ui/registry/inbound/grafana/"+action, form, true)
 		require.Equal(t, http.StatusForbidden, withToken.Status, action)
 		require.Contains(t, withToken.Text, "you are signed in as dashboard (viewer)", action)
 	}

@@ -575,17 +575,10 @@ func TestBrowserViewer(t *testing.T) {
 	buttons := eval[[]string](b, `[...document.querySelectorAll("main button")].map(b => b.innerText)`)
 	require.Empty(t, buttons, "a viewer sees no action buttons")
 
-	type answer struct {
-		Status int    `json:"status"`
-		Text   string `json:"text"`
-	}
-	noToken := eval[answer](b, `fetch("/ui/incidents/`+id+`/acknowledge", {method: "POST", body: new URLSearchParams({note: "mine"})}).
-		then(async r => ({status: r.status, text: await r.text()}))`)
+	noToken := b.forgePOST(t, "/ui/incidents/"+id+"/acknowledge", map[string]string{"note": "mine"}, false)
 	require.Equal(t, http.StatusForbidden, noToken.Status)
 	require.Contains(t, noToken.Text, "no CSRF token")
-	withToken := eval[answer](b, `fetch("/ui/incidents/`+id+`/acknowledge", {method: "POST",
-		body: new URLSearchParams({note: "mine", csrf: document.querySelector("input[name=csrf]").value})}).
-		then(async r => ({status: r.status, text: await r.text()}))`)
+	withToken := b.forgePOST(t, "/ui/incidents/"+id+"/acknowledge", map[string]string{"note": "mine"}, true)
 	require.Equal(t, http.StatusForbidden, withToken.Status)
 	require.Contains(t, withToken.Text, "This action needs the operator role; you are signed in as dashboard (viewer).")
 
@@ -653,4 +646,28 @@ func regexpFind(t *testing.T, pattern, s string) string {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// forgedAnswer is what a POST forged from the page got back.
+type forgedAnswer struct {
+	Status int    `json:"status"`
+	Text   string `json:"text"`
+}
+
+// forgePOST posts form to path from the page's own script, as a person
+// with the developer tools could, with the page's CSRF token when
+// withCSRF (so the role is what refuses it) or without it.
+func (b *tab) forgePOST(t *testing.T, path string, form map[string]string, withCSRF bool) forgedAnswer {
+	t.Helper()
+	fields, err := json.Marshal(form)
+	require.NoError(t, err)
+	target, err := json.Marshal(path)
+	require.NoError(t, err)
+	csrf := ""
+	if withCSRF {
+		csrf = `f.csrf = document.querySelector("input[name=csrf]").value;`
+	}
+	return eval[forgedAnswer](b, `(() => { const f = `+string(fields)+`; `+csrf+`
+		return fetch(`+string(target)+`, {method: "POST", body: new URLSearchParams(f)}).
+			then(async r => ({status: r.status, text: await r.text()})); })()`)
 }
