@@ -247,6 +247,8 @@ func TestUIDeliveries(t *testing.T) {
 		deadOnly := viewer.get("/ui/deliveries?status=dead&target=ops-hook")
 		require.Contains(t, deadOnly.Body, fmt.Sprintf(`data-delivery="%d"`, dead.ID))
 		require.NotContains(t, deadOnly.Body, fmt.Sprintf(`data-delivery="%d"`, ok.ID))
+		require.Contains(t, deadOnly.Body, `<option value="ops-hook" selected>`, "the target filter shows its choice")
+		require.Contains(t, deadOnly.Body, `aria-current="page">Dead`, "the tab in force is marked")
 		require.Contains(t, viewer.get("/ui/deliveries?status=retrying").Body, "No retrying deliveries.")
 		require.Equal(t, http.StatusBadRequest, viewer.get("/ui/deliveries?status=lost").StatusCode)
 

@@ -595,6 +595,12 @@ func TestUIIncidentList(t *testing.T) {
 		require.Equal(t, 0, count("q=100%25"))
 		require.Equal(t, 0, count("status=resolved"))
 		require.Contains(t, b.get("/ui/?severity=info").Body, "No open incidents match these filters.")
+		// The form shows the filters in force.
+		filtered := b.get("/ui/?severity=critical&source=gen&target=ops-hook").Body
+		for _, opt := range []string{`<option value="critical" selected>`, `<option value="gen" selected>`, `<option value="ops-hook" selected>`} {
+			require.Contains(t, filtered, opt)
+		}
+		require.Equal(t, 3, strings.Count(filtered, " selected>"), "only the chosen options are selected")
 
 		// htmx polls the live region with the version it shows: nothing
 		// changed, nothing to swap (204); a new alert, a new region.
