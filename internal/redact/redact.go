@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -69,6 +70,36 @@ func New(secrets ...string) *Redactor {
 		ss = append(ss, Secret{Value: s})
 	}
 	return NewSecrets(ss...)
+}
+
+// cache holds the Redactors Cached built, so a hot path (every inbound
+// request) does not rebuild one for the same secrets. It is bounded:
+// secrets change only on rotation, so a full cache is simply emptied.
+var cache struct {
+	sync.Mutex
+	m map[string]*Redactor
+}
+
+const cacheSize = 256
+
+// Cached is New, reusing the Redactor of an earlier call with the same
+// secrets.
+func Cached(secrets ...string) *Redactor {
+	k := strings.Join(secrets, "\x00")
+	cache.Lock()
+	r, ok := cache.m[k]
+	cache.Unlock()
+	if ok {
+		return r
+	}
+	r = New(secrets...)
+	cache.Lock()
+	if cache.m == nil || len(cache.m) >= cacheSize {
+		cache.m = map[string]*Redactor{}
+	}
+	cache.m[k] = r
+	cache.Unlock()
+	return r
 }
 
 // NewSecrets is New with a replacement per secret.

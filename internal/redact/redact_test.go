@@ -149,3 +149,11 @@ func TestHeaderMap(t *testing.T) {
 	require.Equal(t, got, r.Map(map[string]string{"Api-Key": "x", "X-Copy": "Bearer src-token-1234", "X-Hook-Pass": "anything", "Accept": "a, b"}, "X-Hook-Pass"))
 	require.Nil(t, r.Map(nil))
 }
+
+func TestCached(t *testing.T) {
+	t.Parallel()
+	a := redact.Cached("cached-secret-1", "cached-secret-2")
+	require.Same(t, a, redact.Cached("cached-secret-1", "cached-secret-2"))
+	require.NotSame(t, a, redact.Cached("cached-secret-1"))
+	require.Equal(t, "<redacted> <redacted>", a.String("cached-secret-1 cached-secret-2"))
+}
