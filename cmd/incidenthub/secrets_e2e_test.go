@@ -136,6 +136,21 @@ func (s *sweep) get(client *http.Client, h *hub, path string, token bool) string
 	return string(body)
 }
 
+// post POSTs to path on the hub with the admin token and returns the
+// answer, whatever its status.
+func (s *sweep) post(client *http.Client, h *hub, path string) string {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.URL+path, nil)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := client.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	return fmt.Sprintf("%d %s", resp.StatusCode, body)
+}
+
 // requireClean fails for every output that holds a form of a secret.
 func (s *sweep) requireClean(secrets map[string]string) {
 	s.t.Helper()
@@ -228,6 +243,12 @@ targets:
 		var deliveries struct {
 			Deliveries []incidenthub.Delivery `json:"deliveries"`
 		}
+		var last []incidenthub.Delivery
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("deliveries at the end: %+v", last)
+			}
+		})
 		eventually(t, "chat delivered after a retry and down dead", func() bool {
 			require.Equal(t, http.StatusOK, apiGet(t, h, "/api/v1/deliveries", &deliveries))
 			var chat, down bool
@@ -235,9 +256,7 @@ targets:
 				chat = chat || (d.Target == "chat" && d.Status == incidenthub.DeliveryDelivered && d.Attempts >= 2)
 				down = down || (d.Target == "down" && d.Status == incidenthub.DeliveryDead)
 			}
-			if !chat || !down {
-				t.Logf("deliveries: %+v; echo requests %d", deliveries.Deliveries, echo.requests.Load())
-			}
+			last = deliveries.Deliveries
 			return chat && down
 		})
 
@@ -255,6 +274,12 @@ targets:
 		resp.Body.Close()
 		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", created)
 		s.add("POST /api/v1/registry", string(created))
+
+		// Checks that quote the target's URL in their errors.
+		for _, path := range []string{"/api/v1/targets/down/verify", "/api/v1/registry/down/verify?direction=outbound",
+			"/api/v1/targets/chat/verify", "/api/v1/registry/chat/verify?direction=outbound"} {
+			s.add("POST "+path, s.post(api, h, path))
+		}
 
 		// The API.
 		event := s.get(api, h, "/api/v1/events/"+accepted.EventID, true)
