@@ -19,6 +19,7 @@
 package matcher
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -38,11 +39,12 @@ const (
 	NotRegexp Op = "!~"
 )
 
-// Matcher matches one field or label of an alert.
+// Matcher matches one field or label of an alert. Make one with New or
+// Parse (or decode one from JSON), which compile a regexp's value.
 type Matcher struct {
-	Name  string
-	Op    Op
-	Value string
+	Name  string `json:"name"`
+	Op    Op     `json:"op"`
+	Value string `json:"value"`
 
 	re *regexp.Regexp
 }
@@ -92,16 +94,22 @@ func (m *Matcher) String() string {
 	return name + string(m.Op) + quote(m.Value)
 }
 
-// MarshalText implements encoding.TextMarshaler (the String form).
-func (m Matcher) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler (Parse).
-func (m *Matcher) UnmarshalText(b []byte) error {
-	p, err := Parse(string(b))
+// UnmarshalJSON reads {"name": …, "op": …, "value": …} and checks and
+// compiles it as New does.
+func (m *Matcher) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Name  string `json:"name"`
+		Op    Op     `json:"op"`
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	c, err := New(raw.Name, raw.Op, raw.Value)
 	if err != nil {
 		return err
 	}
-	*m = *p
+	*m = *c
 	return nil
 }
 

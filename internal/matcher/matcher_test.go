@@ -95,10 +95,11 @@ func TestSet(t *testing.T) {
 func TestJSON(t *testing.T) {
 	t.Parallel()
 	var got struct{ M []matcher.Matcher }
-	require.NoError(t, json.Unmarshal([]byte(`{"M": ["cluster=~\"eu-.*\""]}`), &got))
-	require.True(t, got.M[0].Matches(&alert))
+	require.NoError(t, json.Unmarshal([]byte(`{"M": [{"name": "cluster", "op": "=~", "value": "eu-.*"}]}`), &got))
+	require.True(t, got.M[0].Matches(&alert), "the regexp is compiled")
 	b, err := json.Marshal(got)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"M": ["cluster=~\"eu-.*\""]}`, string(b))
-	require.Error(t, json.Unmarshal([]byte(`{"M": ["cluster"]}`), &got))
+	require.JSONEq(t, `{"M": [{"name": "cluster", "op": "=~", "value": "eu-.*"}]}`, string(b))
+	require.ErrorContains(t, json.Unmarshal([]byte(`{"M": [{"name": "cluster", "op": "~", "value": "x"}]}`), &got), "unknown operator")
+	require.ErrorContains(t, json.Unmarshal([]byte(`{"M": [{"name": "cluster", "op": "=~", "value": "("}]}`), &got), "bad regular expression")
 }
