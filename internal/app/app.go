@@ -139,6 +139,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// end here: every processing replica releases them. Each feature
 	// registers the checker of its hold kind below.
 	releaser := hold.NewReleaser(st, proc.Notifier, log)
+	releaser.Register(hold.Inhibit, processor.InhibitEnded)
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify

@@ -2,11 +2,15 @@ package processor
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
@@ -164,11 +168,11 @@ func upsertSources(tx *gorm.DB, alertID int64, sources []Inhibit) error {
 
 // recordInhibited writes, for every inhibited alert, a timeline entry
 // naming the inhibiting incident and rule on the alert's incident, and
-// holds that incident until the inhibitor resolves (holdInhibited), so what
-// still fires then notifies once. An alert inhibited by its own incident
-// (children that correlate into the parent's incident) needs no hold: the
-// incident notifies as itself. Repeats of an alert already recorded
-// (Duplicate) and ignored events add nothing.
+// holds that incident until the inhibitor resolves (a hold.Inhibit marker,
+// ended by InhibitEnded), so what still fires then notifies once. An alert
+// inhibited by its own incident (children that correlate into the parent's
+// incident) needs no hold: the incident notifies as itself. A repeat of an
+// alert (Duplicate) adds no timeline entry; ignored events add nothing.
 func recordInhibited(tx *gorm.DB, inhibited map[int]inhibition, changes []correlation.Change) error {
 	var entries []store.TimelineEntry
 	for j := range changes {
@@ -186,7 +190,8 @@ func recordInhibited(tx *gorm.DB, inhibited map[int]inhibition, changes []correl
 		}
 		reason := fmt.Sprintf("inhibited by incident #%d (rule %s)", by, inh.rule)
 		if by != ch.IncidentID {
-			if err := holdInhibited(tx, ch.IncidentID, by, reason); err != nil {
+			spec := hold.Spec{Kind: hold.Inhibit, Ref: strconv.FormatInt(by, 10), Reason: reason}
+			if _, err := hold.Add(tx, ch.IncidentID, spec, ch.EventID, ch.At); err != nil {
 				return err
 			}
 		}
@@ -201,8 +206,31 @@ func recordInhibited(tx *gorm.DB, inhibited map[int]inhibition, changes []correl
 	return store.AddTimeline(tx, entries...)
 }
 
-// holdInhibited holds incident id's notifications until the inhibiting
-// incident resolves.
-func holdInhibited(tx *gorm.DB, id, by int64, reason string) error {
-	return nil // TODO(hold): hold.Add once internal/hold lands
+// InhibitEnded is the hold.Checker of hold.Inhibit: a hold ends once its
+// inhibiting incident (Ref) is resolved, or gone. Register it with every
+// releaser, so the inhibited incidents that still fire then notify once.
+func InhibitEnded(tx *gorm.DB, holds []hold.Row, _ time.Time) ([]int64, error) {
+	refs := make([]int64, 0, len(holds))
+	for _, h := range holds {
+		if id, err := strconv.ParseInt(h.Ref, 10, 64); err == nil {
+			refs = append(refs, id)
+		}
+	}
+	var firing []int64
+	if len(refs) > 0 {
+		if err := tx.Model(&store.Incident{}).Where("id IN ? AND status <> ?", refs, incidenthub.IncidentResolved).
+			Pluck("id", &firing).Error; err != nil {
+			return nil, fmt.Errorf("check inhibiting incidents: %w", err)
+		}
+	}
+	var ended []int64
+	for _, h := range holds {
+		id, err := strconv.ParseInt(h.Ref, 10, 64)
+		if err != nil || !slices.Contains(firing, id) {
+			ended = append(ended, h.ID)
+		}
+	}
+	return ended, nil
 }
+
+var _ hold.Checker = InhibitEnded

@@ -17,6 +17,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
@@ -65,7 +66,11 @@ func (r *recorder) take() []string {
 	defer r.mu.Unlock()
 	out := []string{}
 	for _, ch := range r.changes {
-		out = append(out, fmt.Sprintf("%s:%s", ch.Fingerprint, ch.Outcome))
+		who := ch.Fingerprint
+		if who == "" {
+			who = ch.Key // a hold's release names no alert
+		}
+		out = append(out, fmt.Sprintf("%s:%s", who, ch.Outcome))
 	}
 	r.changes = nil
 	return out
@@ -185,15 +190,48 @@ func TestInhibitCluster(t *testing.T) {
 		require.Equal(t, []string{}, h.rec.take())
 		require.Len(t, h.timeline(h.incident("svc-0/PodCrash").ID, incidenthub.TimelineInhibited), 10)
 
-		// The parent resolves: it notifies, and a new child is no longer muted.
+		// svc-4's children resolve while muted: its incident resolves,
+		// notifying nobody.
+		var resolved []testAlert
+		for i := range 10 {
+			resolved = append(resolved, testAlert{fp: fmt.Sprintf("pod-4-%d", i), status: "resolved", alertType: "PodCrash", service: "svc-4", cluster: "eu-1"})
+		}
+		h.send(resolved...)
+		require.Equal(t, []string{}, h.rec.take())
+		require.Equal(t, incidenthub.IncidentResolved, h.incident("svc-4/PodCrash").Status)
+
+		// Each child incident is held by the parent, once.
+		for b := range 5 {
+			held := h.timeline(h.incident(fmt.Sprintf("svc-%d/PodCrash", b)).ID, hold.TimelineHeld)
+			require.Len(t, held, 1)
+			require.Equal(t, fmt.Sprintf("inhibited by incident #%d (rule cluster-down)", parent.ID), held[0].Reason)
+		}
+		rel := hold.NewReleaser(h.st, h.rec, nil)
+		rel.Register(hold.Inhibit, processor.InhibitEnded)
+		n, err := rel.Release(context.Background(), time.Now().UTC())
+		require.NoError(t, err)
+		require.Zero(t, n, "nothing is released while the parent fires")
+
+		// The parent resolves: it notifies, and the holds end: each child
+		// incident still firing notifies once; svc-4's, resolved unseen,
+		// stays quiet.
 		h.send(testAlert{fp: "eu1-down", status: "resolved", alertType: "ClusterDown", service: "k8s", cluster: "eu-1"})
 		require.Equal(t, []string{"eu1-down:resolved"}, h.rec.take())
+		n, err = rel.Release(context.Background(), time.Now().UTC().Add(time.Second))
+		require.NoError(t, err)
+		require.Equal(t, 4, n)
+		require.ElementsMatch(t, []string{"svc-0/PodCrash:released", "svc-1/PodCrash:released", "svc-2/PodCrash:released", "svc-3/PodCrash:released"}, h.rec.take())
+		n, err = rel.Release(context.Background(), time.Now().UTC().Add(2*time.Second))
+		require.NoError(t, err)
+		require.Zero(t, n, "released once")
+
+		// A new child is no longer muted.
 		h.send(testAlert{fp: "late-pod", status: "firing", alertType: "PodCrash", service: "late", cluster: "eu-1"})
 		require.Equal(t, []string{"late-pod:opened"}, h.rec.take())
 
-		var n int64
-		require.NoError(t, h.st.DB.Table("inhibit_sources").Count(&n).Error)
-		require.Zero(t, n, "a resolved source is forgotten")
+		var rows int64
+		require.NoError(t, h.st.DB.Table("inhibit_sources").Count(&rows).Error)
+		require.Zero(t, rows, "a resolved source is forgotten")
 	})
 }
 
