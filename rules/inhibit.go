@@ -54,30 +54,28 @@ type inhibitSpec struct {
 
 // matchSpec is source_match or target_match: a list of matcher strings
 // (['cluster=~"eu-.*"', 'severity!="info"']) or, as in Alertmanager's older
-// form, a map of names to the values they must equal ({alertname: ClusterDown}).
-type matchSpec []matchItem
+// form, a map of names to the values they must equal ({alertname:
+// ClusterDown}), kept as the matchers it means. Its entries are strings, so
+// the strict decoder's key walk leaves the map form alone.
+type matchSpec []string
 
-type matchItem struct {
-	text   string // a matcher string, or
-	name   string // a map entry's name and value (equality)
-	value  string
-	key    string // the entry's key below the spec's key: "[0]" or ".alertname"
-	line   int
-	column int
-}
+// badShape stands in for an entry of the wrong YAML shape, already
+// reported as a type error: the side is not empty, and says nothing more.
+const badShape = "\x00"
 
-// UnmarshalYAML accepts either form, remembering each entry's position.
+// UnmarshalYAML accepts either form.
 func (m *matchSpec) UnmarshalYAML(n *yaml.Node) error {
 	bad := func(n *yaml.Node, format string, args ...any) error {
+		*m = append(*m, badShape)
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: "+format, append([]any{n.Line}, args...)...)}}
 	}
 	switch n.Kind {
 	case yaml.SequenceNode:
-		for i, c := range n.Content {
+		for _, c := range n.Content {
 			if c.Kind != yaml.ScalarNode {
 				return bad(c, "want a matcher string such as 'cluster=\"eu-1\"'")
 			}
-			*m = append(*m, matchItem{text: c.Value, key: fmt.Sprintf("[%d]", i), line: c.Line, column: c.Column})
+			*m = append(*m, c.Value)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -85,7 +83,7 @@ func (m *matchSpec) UnmarshalYAML(n *yaml.Node) error {
 			if v.Kind != yaml.ScalarNode {
 				return bad(v, "want the value %s must equal", k.Value)
 			}
-			*m = append(*m, matchItem{name: k.Value, value: v.Value, key: "." + k.Value, line: k.Line, column: k.Column})
+			*m = append(*m, (&matcher.Matcher{Name: k.Value, Op: matcher.Equal, Value: v.Value}).String())
 		}
 	case yaml.ScalarNode:
 		if n.Tag == "!!null" {
@@ -116,18 +114,14 @@ func (l *loader) inhibit(doc *config.Document, p string, is inhibitSpec) *Inhibi
 	}
 	side := func(name string, match matchSpec, re map[string]string, list []string) matcher.Set {
 		var set matcher.Set
-		for _, it := range match {
-			var m *matcher.Matcher
-			var err error
-			if it.text != "" || it.name == "" {
-				m, err = matcher.Parse(it.text)
-			} else {
-				m, err = matcher.New(it.name, matcher.Equal, it.value)
-			}
-			if err != nil {
-				// The entry's own line: map entries have no key of their own in doc.
-				l.cfg.ReportError(&config.Problem{File: doc.File(), Line: it.line, Column: it.column, Key: p + "." + name + "_match" + it.key, Message: err.Error()})
+		for i, text := range match {
+			if text == badShape {
 				ok = false
+				continue
+			}
+			m, err := matcher.Parse(text)
+			if err != nil {
+				bad(fmt.Sprintf("%s.%s_match[%d]", p, name, i), "%v", err)
 				continue
 			}
 			set = append(set, m)

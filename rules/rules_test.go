@@ -468,3 +468,82 @@ func TestDryRunWarnings(t *testing.T) {
 	require.NotNil(t, rep.Warnings, "an empty list, not null, in JSON")
 	require.Empty(t, rep.Warnings)
 }
+
+// Inhibit rules' problems are reported with file:line:column and key, all
+// at once; the golden file is the exact text users see.
+func TestInhibitValidationGolden(t *testing.T) {
+	t.Parallel()
+	_, _, err := rules.Load("testdata/invalid-inhibit/hub.yaml", func(string) string { return "" })
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/invalid-inhibit/errors.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+// Inhibit rules read Alertmanager's forms: a list of matchers, a map of
+// equalities, regex maps and source_matchers/target_matchers; an alert's
+// evaluation says which sides it matches, with its equal values.
+func TestInhibitRules(t *testing.T) {
+	t.Parallel()
+	const file = `
+inhibit_rules:
+  - name: cluster-down
+    source_match: ['alertname="ClusterDown"', 'severity="critical"']
+    target_match: ['alertname!="ClusterDown"']
+    equal: [cluster, environment]
+  - name: am-style
+    source_match: {alertname: NodeDown}
+    source_match_re: {labels.zone: "eu-.*"}
+    target_matchers: ['severity=~"warning|info"']
+    target_match_re: {host: "pay-.*"}
+    equal: [host]
+`
+	eng := load(t, map[string]string{"inhibit.yaml": file})
+	rs := eng.InhibitRules()
+	require.Len(t, rs, 2)
+	require.Equal(t, `{alertname="ClusterDown", severity="critical"}`, rs[0].Source.String())
+	require.Equal(t, `{alertname!="ClusterDown"}`, rs[0].Target.String())
+	require.Equal(t, []string{"cluster", "environment"}, rs[0].Equal)
+	require.Equal(t, `{alertname="NodeDown", labels.zone=~"eu-.*"}`, rs[1].Source.String())
+	require.Equal(t, `{host=~"pay-.*", severity=~"warning|info"}`, rs[1].Target.String())
+	require.True(t, strings.HasPrefix(rs[0].Key, "cluster-down@"), rs[0].Key)
+	require.Equal(t, "inhibit.yaml", filepath.Base(rs[0].File))
+	require.Equal(t, 3, rs[0].Line)
+
+	child := alert(func(a *incidenthub.Alert) {
+		a.Labels = map[string]string{"alertname": "HighLatency", "cluster": "eu-1"}
+	})
+	res, err := eng.Evaluate(child)
+	require.NoError(t, err)
+	require.Len(t, res.Inhibits, 2)
+	require.Equal(t, "cluster-down", res.Inhibits[0].Rule)
+	require.Equal(t, rs[0].Key, res.Inhibits[0].Key)
+	require.Equal(t, `["eu-1","prod"]`, res.Inhibits[0].Equal)
+	require.True(t, res.Inhibits[0].Target)
+	require.False(t, res.Inhibits[0].Source)
+	require.Equal(t, `["pay-1"]`, res.Inhibits[1].Equal)
+
+	parent := alert(func(a *incidenthub.Alert) {
+		a.Severity = incidenthub.SeverityCritical
+		a.Labels = map[string]string{"alertname": "ClusterDown", "cluster": "eu-1"}
+	})
+	res, err = eng.Evaluate(parent)
+	require.NoError(t, err)
+	require.Len(t, res.Inhibits, 1, "a critical ClusterDown is a source only")
+	require.True(t, res.Inhibits[0].Source)
+	require.False(t, res.Inhibits[0].Target)
+	require.Equal(t, `["eu-1","prod"]`, res.Inhibits[0].Equal, "same values as the child's")
+	require.Equal(t, res.Inhibits, eng.InhibitSources(parent))
+	require.Empty(t, eng.InhibitSources(child))
+
+	// The key changes with the rule's definition, not with its file's other content.
+	again := load(t, map[string]string{"inhibit.yaml": "# a comment\n" + file})
+	require.Equal(t, rs[0].Key, again.InhibitRules()[0].Key)
+	changed := load(t, map[string]string{"inhibit.yaml": strings.Replace(file, "equal: [cluster, environment]", "equal: [cluster]", 1)})
+	require.NotEqual(t, rs[0].Key, changed.InhibitRules()[0].Key)
+}

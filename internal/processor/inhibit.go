@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -234,3 +235,57 @@ func InhibitEnded(tx *gorm.DB, holds []hold.Row, _ time.Time) ([]int64, error) {
 }
 
 var _ hold.Checker = InhibitEnded
+
+// backfillPage is how many member alerts RecordInhibitSources reads and
+// records per transaction.
+const backfillPage = 500
+
+// RecordInhibitSources records as inhibit sources the firing member alerts
+// of unresolved incidents that match a rule's source side: alerts that
+// fired before the rules were loaded (at start, after a reload that added
+// or changed an inhibit rule), so a rule inhibits at once, as
+// Alertmanager's do when it loads its config. It is idempotent, and every
+// replica may run it; it returns how many alerts it recorded.
+func RecordInhibitSources(ctx context.Context, st *store.Store, src InhibitSources) (int, error) {
+	var after int64
+	n := 0
+	for {
+		var rows []store.IncidentAlert
+		err := st.DB.WithContext(ctx).Select("incident_alerts.id", "incident_alerts.alert").
+			Joins("JOIN incidents ON incidents.id = incident_alerts.incident_id").
+			Where("incident_alerts.status = ? AND incidents.status <> ? AND incident_alerts.id > ?",
+				incidenthub.AlertFiring, incidenthub.IncidentResolved, after).
+			Order("incident_alerts.id").Limit(backfillPage).Find(&rows).Error
+		if err != nil {
+			return n, fmt.Errorf("read firing alerts: %w", err)
+		}
+		if len(rows) == 0 {
+			return n, nil
+		}
+		err = st.Tx(ctx, func(tx *gorm.DB) error {
+			for _, r := range rows {
+				for _, in := range src.InhibitSources(r.Alert.V) {
+					// The alert may have resolved or moved since it was read.
+					res := tx.Exec(`INSERT INTO inhibit_sources (alert_id, rule_key, equal_key, two_sided)
+						SELECT id, ?, ?, ? FROM incident_alerts WHERE id = ? AND status = ?
+						ON CONFLICT (alert_id, rule_key) DO UPDATE SET equal_key = excluded.equal_key, two_sided = excluded.two_sided`,
+						in.Key, in.Equal, in.Target, r.ID, incidenthub.AlertFiring)
+					if res.Error != nil {
+						return fmt.Errorf("record inhibit source for rule %s: %w", in.Rule, res.Error)
+					}
+					if res.RowsAffected > 0 {
+						n++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(rows) < backfillPage {
+			return n, nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}

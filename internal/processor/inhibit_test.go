@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,13 +84,19 @@ type inhibitHarness struct {
 	rec *recorder
 }
 
-func newInhibitHarness(t *testing.T, dialect string) *inhibitHarness {
+// loadRules loads a config whose rules directory holds text.
+func loadRules(t *testing.T, text string) *rules.Engine {
 	dir := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "rules"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules", "inhibit.yaml"), []byte(inhibitRules), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules", "inhibit.yaml"), []byte(text), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "hub.yaml"), []byte(inhibitConfig), 0o644))
 	_, eng, err := rules.Load(filepath.Join(dir, "hub.yaml"), func(string) string { return "" }, rules.WithTargets("pager"))
 	require.NoError(t, err)
+	return eng
+}
+
+func newInhibitHarness(t *testing.T, dialect string) *inhibitHarness {
+	eng := loadRules(t, inhibitRules)
 	require.Len(t, eng.InhibitRules(), 2)
 	st := storetest.Open(t, dialect)
 	p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
@@ -274,5 +281,42 @@ func TestInhibitTwoSided(t *testing.T) {
 		e := h.timeline(h.incident("edge/Latency").ID, incidenthub.TimelineInhibited)
 		require.Len(t, e, 1)
 		require.Contains(t, e[0].Reason, "(rule core-over-edge)")
+	})
+}
+
+// A rule loaded while its source already fires inhibits at once, once the
+// firing sources are recorded (as the hub does at start and on reload); a
+// changed rule does not inhibit through what its old form recorded.
+func TestInhibitRecordsFiringSources(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		h := newInhibitHarness(t, dialect)
+		withRules := h.p.Router.(*rules.Engine)
+		h.p.Router = loadRules(t, "rules: []\n")
+		h.send(testAlert{fp: "eu1-down", status: "firing", alertType: "ClusterDown", service: "k8s", cluster: "eu-1"},
+			testAlert{fp: "edge-1", status: "firing", alertType: "Latency", service: "edge", cluster: "eu-1", tier: "core"})
+		require.Len(t, h.rec.take(), 2)
+
+		h.p.Router = withRules // a reload adds the inhibit rules
+		h.send(testAlert{fp: "pod-1", status: "firing", alertType: "PodCrash", service: "a", cluster: "eu-1"})
+		require.Equal(t, []string{"pod-1:opened"}, h.rec.take(), "the parent fired before the rule: not known yet")
+
+		n, err := processor.RecordInhibitSources(context.Background(), h.st, withRules)
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "the parent (cluster-down) and the core alert (core-over-edge)")
+		h.send(testAlert{fp: "pod-2", status: "firing", alertType: "PodCrash", service: "b", cluster: "eu-1"})
+		require.Equal(t, []string{}, h.rec.take(), "inhibited by the recorded parent")
+		n, err = processor.RecordInhibitSources(context.Background(), h.st, withRules)
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "idempotent")
+		var rows int64
+		require.NoError(t, h.st.DB.Table("inhibit_sources").Count(&rows).Error)
+		require.EqualValues(t, 2, rows)
+
+		// The rule changes (its equal list): what its old form recorded
+		// does not count.
+		h.p.Router = loadRules(t, strings.Replace(inhibitRules, "equal: [cluster]\n  # core", "equal: [cluster, environment]\n  # core", 1))
+		h.send(testAlert{fp: "pod-3", status: "firing", alertType: "PodCrash", service: "c", cluster: "eu-1"})
+		require.Equal(t, []string{"pod-3:opened"}, h.rec.take())
 	})
 }
