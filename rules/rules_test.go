@@ -410,6 +410,7 @@ func TestExampleRules(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 8, eng.Rules())
 	require.Len(t, eng.Silences(), 2)
+	require.Len(t, eng.InhibitRules(), 2)
 
 	res, err := eng.Evaluate(alert(func(a *incidenthub.Alert) {
 		a.Source, a.AlertType, a.Labels = "datadog", "DiskFull", map[string]string{"role": "primary", "cluster": "eu-1"}
