@@ -82,6 +82,23 @@ func inhibitions(tx *gorm.DB, batch []routed) (map[int]inhibition, error) {
 		twoSided   bool
 	}
 	found := map[lookup]int64{}
+	// The batch's firing sources, by rule and values.
+	type source struct {
+		at       int
+		twoSided bool
+	}
+	sources := map[[2]string][]source{}
+	for j, s := range batch {
+		if s.in.Alert.Status != incidenthub.AlertFiring {
+			continue
+		}
+		for _, in := range s.inhibits {
+			if in.Source {
+				k := [2]string{in.Key, in.Equal}
+				sources[k] = append(sources[k], source{j, in.Target})
+			}
+		}
+	}
 	for i, r := range batch {
 	rules:
 		for _, in := range r.inhibits {
@@ -101,15 +118,10 @@ func inhibitions(tx *gorm.DB, batch []routed) (map[int]inhibition, error) {
 				out[i] = inhibition{rule: in.Rule, incident: id, batch: -1}
 				break
 			}
-			for j, s := range batch {
-				if j == i || s.in.Alert.Status != incidenthub.AlertFiring {
-					continue
-				}
-				for _, sin := range s.inhibits {
-					if sin.Source && sin.Key == in.Key && sin.Equal == in.Equal && !(in.Source && sin.Target) {
-						out[i] = inhibition{rule: in.Rule, batch: j}
-						break rules
-					}
+			for _, s := range sources[[2]string{in.Key, in.Equal}] {
+				if s.at != i && !(in.Source && s.twoSided) {
+					out[i] = inhibition{rule: in.Rule, batch: s.at}
+					break rules
 				}
 			}
 		}
