@@ -59,8 +59,9 @@ inhibit_rules:
 // hold releaser, delivery) against a webhook receiver: while a cluster-down
 // parent fires, 50 alerts of that cluster across five incidents notify
 // nobody (another cluster's alert does); when the parent resolves, each
-// child incident still firing notifies exactly once, and the one whose
-// alerts resolved meanwhile stays quiet.
+// child incident still firing notifies exactly once, the one whose alerts
+// resolved meanwhile stays quiet, and one delivered before the parent fired
+// hears of its muted resolve.
 func TestInhibitedStormEndToEnd(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -178,11 +179,16 @@ func inhibitedStorm(t *testing.T, dialect string, replicas int) {
 		}, 30*time.Second, 50*time.Millisecond, "%d events processed", n)
 	}
 
+	// An alert of the cluster fires before the parent: it notifies.
+	post("early", alert("early-pod", "firing", "early", "PodCrash", "eu-1"))
+	require.Eventually(t, func() bool { return slices.Equal(deliveries(), []string{"incident.opened early/PodCrash"}) },
+		30*time.Second, 50*time.Millisecond, "the early alert notifies")
 	post("parent", alert("eu1-down", "firing", "k8s", "ClusterDown", "eu-1"))
-	require.Eventually(t, func() bool { return slices.Equal(deliveries(), []string{"incident.opened k8s/ClusterDown"}) },
-		30*time.Second, 50*time.Millisecond, "the parent notifies")
+	require.Eventually(t, func() bool {
+		return slices.Equal(deliveries(), []string{"incident.opened early/PodCrash", "incident.opened k8s/ClusterDown"})
+	}, 30*time.Second, 50*time.Millisecond, "the parent notifies")
 
-	events := 1
+	events := 2
 	for b := range 5 {
 		var children []map[string]any
 		for i := range 10 {
@@ -199,15 +205,18 @@ func inhibitedStorm(t *testing.T, dialect string, replicas int) {
 	}
 	post("svc-4-resolved", resolved...)
 	events++
+	// The early alert resolves while the parent fires: muted too.
+	post("early-resolved", alert("early-pod", "resolved", "early", "PodCrash", "eu-1"))
+	events++
 	processed(events)
-	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Len(c, deliveries(), 2) }, 30*time.Second, 50*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Len(c, deliveries(), 3) }, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(2500 * time.Millisecond) // past two releaser passes: nothing more may go out
-	require.Equal(t, []string{"incident.opened k8s/ClusterDown", "incident.opened us-svc/PodCrash"}, deliveries(),
+	require.Equal(t, []string{"incident.opened early/PodCrash", "incident.opened k8s/ClusterDown", "incident.opened us-svc/PodCrash"}, deliveries(),
 		"while the parent fires only it and the other cluster's alert notify")
 
 	post("parent-resolved", alert("eu1-down", "resolved", "k8s", "ClusterDown", "eu-1"))
-	want := []string{"incident.opened k8s/ClusterDown", "incident.opened svc-0/PodCrash", "incident.opened svc-1/PodCrash",
-		"incident.opened svc-2/PodCrash", "incident.opened svc-3/PodCrash", "incident.opened us-svc/PodCrash", "incident.resolved k8s/ClusterDown"}
+	want := []string{"incident.opened early/PodCrash", "incident.opened k8s/ClusterDown", "incident.opened svc-0/PodCrash", "incident.opened svc-1/PodCrash",
+		"incident.opened svc-2/PodCrash", "incident.opened svc-3/PodCrash", "incident.opened us-svc/PodCrash", "incident.resolved early/PodCrash", "incident.resolved k8s/ClusterDown"}
 	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, want, deliveries()) }, 30*time.Second, 50*time.Millisecond,
 		"each child incident still firing notifies once")
 	time.Sleep(2500 * time.Millisecond)
