@@ -139,6 +139,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// end here: every processing replica releases them. Each feature
 	// registers the checker of its hold kind below.
 	releaser := hold.NewReleaser(st, proc.Notifier, log)
+	releaser.Register(hold.Inhibit, processor.InhibitEnded)
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -185,12 +186,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	go func() {
 		defer close(procDone)
 		if cfg.Ingest.Processing() {
-			sweepDone, releaseDone := make(chan struct{}), make(chan struct{})
+			sweepDone, releaseDone, sourcesDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 			go func() { defer close(sweepDone); sweeper.Run(procCtx) }()
 			go func() { defer close(releaseDone); releaser.Run(procCtx) }()
+			go func() { defer close(sourcesDone); recordInhibitSources(procCtx, st, rl, log) }()
 			proc.Run(procCtx)
 			<-sweepDone
 			<-releaseDone
+			<-sourcesDone
 		}
 	}()
 	// Reload on SIGHUP and on file changes. (SIGHUP is caught here, beside
@@ -202,6 +205,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	defer stopWatch()
 	rl.OnReload = func(newCfg *config.Config, version, previous string, rerr error) {
 		auditReload(watchCtx, st, hooks, log, newCfg, withVerifiers, version, previous, rerr)
+		if rerr == nil && cfg.Ingest.Processing() {
+			recordInhibitSources(watchCtx, st, rl, log)
+		}
 	}
 	go rl.Watch(watchCtx, hup)
 
