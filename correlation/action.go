@@ -312,7 +312,7 @@ func SplitAlert(tx *gorm.DB, id int64, source, fingerprint string, act Action) (
 		return nil, incidenthub.Errorf(incidenthub.EINVALID, "incident %d has alert %q from several sources; give \"source\" too", id, fingerprint)
 	}
 	m := members[0]
-	newKey := fmt.Sprintf("%s#%s/%s", peek.CorrelationKey, m.Source, m.Fingerprint)
+	newKey := StorableKey(fmt.Sprintf("%s#%s/%s", peek.CorrelationKey, m.Source, m.Fingerprint))
 	keys := []string{peek.CorrelationKey, newKey}
 	slices.Sort(keys)
 	for _, k := range keys {

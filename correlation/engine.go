@@ -131,6 +131,7 @@ func ApplyBatch(tx *gorm.DB, ins []Input) ([]Change, error) {
 		if ins[i].Key == "" {
 			ins[i].Key = Key(ins[i].Alert)
 		}
+		ins[i].Key = StorableKey(ins[i].Key)
 		if !ValidResolve(ins[i].Resolve) {
 			return nil, fmt.Errorf("correlate %q: unknown resolve policy %q (want all, any or manual)", ins[i].Key, ins[i].Resolve)
 		}
