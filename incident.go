@@ -53,7 +53,8 @@ type Incident struct {
 	Flapping  bool `json:"flapping"`
 }
 
-// IncidentAlert is one member alert of an incident, tracked by fingerprint:
+// IncidentAlert is one member alert of an incident, identified by its source
+// and fingerprint (the same fingerprint from two sources is two members):
 // its latest state and how often it was seen.
 type IncidentAlert struct {
 	Fingerprint string      `json:"fingerprint"`

@@ -194,12 +194,12 @@ func Merge(tx *gorm.DB, into, from int64, act Action) ([]Change, error) {
 	}
 	dst, src := locked[into], locked[from]
 
-	// An alert in both (same fingerprint from two sources) stays once.
-	err := tx.Where("incident_id = ? AND fingerprint IN (?)", from,
-		tx.Model(&store.IncidentAlert{}).Select("fingerprint").Where("incident_id = ?", into)).
-		Delete(&store.IncidentAlert{}).Error
-	if err != nil {
-		return nil, fmt.Errorf("merge alerts: %w", err)
+	// An alert that is a member of both (same source and fingerprint: one
+	// incarnation was split out or resolved, the next joined the other
+	// incident) stays once: its latest incarnation, the one its events
+	// find (latestMember).
+	if err := dropOlderIncarnations(tx, into, from); err != nil {
+		return nil, err
 	}
 	if err := tx.Model(&store.IncidentAlert{}).Where("incident_id = ?", from).Update("incident_id", into).Error; err != nil {
 		return nil, fmt.Errorf("move alerts: %w", err)
@@ -245,6 +245,26 @@ func Merge(tx *gorm.DB, into, from int64, act Action) ([]Change, error) {
 	return []Change{chIn, chOut}, nil
 }
 
+// dropOlderIncarnations deletes, of each alert (source, fingerprint) that is
+// a member of both incidents a and b, the older member row.
+func dropOlderIncarnations(tx *gorm.DB, a, b int64) error {
+	var older []int64
+	err := tx.Raw(`SELECT CASE WHEN x.id < y.id THEN x.id ELSE y.id END
+		FROM incident_alerts x JOIN incident_alerts y ON y.source = x.source AND y.fingerprint = x.fingerprint
+		WHERE x.incident_id = ? AND y.incident_id = ?`, a, b).Scan(&older).Error
+	if err != nil {
+		return fmt.Errorf("merge alerts: %w", err)
+	}
+	for len(older) > 0 {
+		n := min(len(older), 500)
+		if err := tx.Where("id IN ?", older[:n]).Delete(&store.IncidentAlert{}).Error; err != nil {
+			return fmt.Errorf("merge alerts: %w", err)
+		}
+		older = older[n:]
+	}
+	return nil
+}
+
 // recount sets the alert counts of the locked incident from its members.
 func recount(tx *gorm.DB, inc *store.Incident) error {
 	var c struct{ Alerts, Firing int }
@@ -284,13 +304,15 @@ func SplitAlert(tx *gorm.DB, id int64, source, fingerprint string, act Action) (
 		return nil, err
 	}
 	switch {
+	case len(members) == 0 && source != "":
+		return nil, incidenthub.Errorf(incidenthub.ENOTFOUND, "incident %d has no alert with fingerprint %q from source %q", id, fingerprint, source)
 	case len(members) == 0:
 		return nil, incidenthub.Errorf(incidenthub.ENOTFOUND, "incident %d has no alert with fingerprint %q", id, fingerprint)
 	case len(members) > 1:
 		return nil, incidenthub.Errorf(incidenthub.EINVALID, "incident %d has alert %q from several sources; give \"source\" too", id, fingerprint)
 	}
 	m := members[0]
-	newKey := fmt.Sprintf("%s#%s/%s", peek.CorrelationKey, m.Source, m.Fingerprint)
+	newKey := StorableKey(fmt.Sprintf("%s#%s/%s", peek.CorrelationKey, m.Source, m.Fingerprint))
 	keys := []string{peek.CorrelationKey, newKey}
 	slices.Sort(keys)
 	for _, k := range keys {
@@ -343,7 +365,7 @@ func SplitAlert(tx *gorm.DB, id int64, source, fingerprint string, act Action) (
 	if err := recount(tx, inc); err != nil {
 		return nil, err
 	}
-	outReason := fmt.Sprintf("alert %s split out into incident %d by %s", fingerprint, split.ID, act.Actor)
+	outReason := fmt.Sprintf("alert %s split out into incident %d by %s", alertName(m.Source, m.Fingerprint), split.ID, act.Actor)
 	entries := []store.TimelineEntry{act.entry(id, incidenthub.TimelineSplit, outReason)}
 	chOld := act.change(inc, Split, outReason)
 	if inc.FiringCount <= 0 && inc.ResolvePolicy != ResolveManual {

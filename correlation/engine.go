@@ -131,6 +131,7 @@ func ApplyBatch(tx *gorm.DB, ins []Input) ([]Change, error) {
 		if ins[i].Key == "" {
 			ins[i].Key = Key(ins[i].Alert)
 		}
+		ins[i].Key = StorableKey(ins[i].Key)
 		if !ValidResolve(ins[i].Resolve) {
 			return nil, fmt.Errorf("correlate %q: unknown resolve policy %q (want all, any or manual)", ins[i].Key, ins[i].Resolve)
 		}
@@ -337,6 +338,14 @@ func setRoute(tx *gorm.DB, key string, incidentID int64) error {
 	return nil
 }
 
+// alertName names a member alert in messages: its fingerprint and source,
+// which together identify it (the same fingerprint may come from two
+// sources of one kind).
+func alertName(source, fingerprint string) string { return fingerprint + " from " + source }
+
+// latestMember returns the alert's latest incarnation: its member row with
+// the highest id, in whichever incident. A member is identified by
+// (source, fingerprint), as the unique index incident_alerts_member is.
 func latestMember(tx *gorm.DB, source, fingerprint string) (*store.IncidentAlert, error) {
 	var m store.IncidentAlert
 	err := tx.Where("source = ? AND fingerprint = ?", source, fingerprint).Order("id DESC").Limit(1).Take(&m).Error
@@ -542,7 +551,7 @@ func (a *applier) member(inc *store.Incident, m *store.IncidentAlert) error {
 		if unresolved && (inc.ResolvePolicy == ResolveAny || (inc.ResolvePolicy != ResolveManual && inc.FiringCount <= 0)) {
 			reason := "every alert resolved"
 			if inc.ResolvePolicy == ResolveAny {
-				reason = fmt.Sprintf("alert %s resolved (resolve: any)", al.Fingerprint)
+				reason = fmt.Sprintf("alert %s resolved (resolve: any)", alertName(al.Source, al.Fingerprint))
 			}
 			a.resolveIncident(inc, reason)
 		}
@@ -574,7 +583,7 @@ func (a *applier) raiseSeverity(inc *store.Incident) bool {
 	if al.Status != incidenthub.AlertFiring || al.Severity.Rank() <= incidenthub.Severity(inc.Severity).Rank() {
 		return false
 	}
-	a.record(inc.ID, incidenthub.TimelineSeverityRaised, fmt.Sprintf("%s → %s by alert %s", inc.Severity, al.Severity, al.Fingerprint))
+	a.record(inc.ID, incidenthub.TimelineSeverityRaised, fmt.Sprintf("%s → %s by alert %s", inc.Severity, al.Severity, alertName(al.Source, al.Fingerprint)))
 	inc.Severity = string(al.Severity)
 	return true
 }
@@ -691,7 +700,7 @@ func (a *applier) reopen(inc *store.Incident, prev *store.IncidentAlert) error {
 	wasFlapping := inc.Flapping
 	inc.Flapping = len(inc.FlapTimes.V) > a.pol.FlapThreshold
 	reason := fmt.Sprintf("alert %s fired again %s after the incident resolved (flap %d)",
-		al.Fingerprint, now.Sub(resolvedAt).Round(time.Second), inc.FlapCount)
+		alertName(al.Source, al.Fingerprint), now.Sub(resolvedAt).Round(time.Second), inc.FlapCount)
 	a.record(inc.ID, incidenthub.TimelineReopened, reason)
 	a.ch.Outcome, a.ch.Reason = Reopened, reason
 	switch {

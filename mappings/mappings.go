@@ -221,6 +221,9 @@ func (s *Set) Normalize(kind, source string, body []byte, receivedAt time.Time) 
 	for i := range alerts {
 		finish(&alerts[i], source, receivedAt)
 	}
+	for i := range warnings {
+		warnings[i].Repair()
+	}
 	return Result{Alerts: alerts, Warnings: warnings}, nil
 }
 
@@ -242,7 +245,9 @@ func (s *Set) DedupKey(kind string, body []byte) string {
 
 // finish applies what every alert gets whatever its source: the hub's
 // source name and receive time, UTC times, a start time, a title, non-nil
-// maps, and an end time only when resolved.
+// maps, an end time only when resolved, and text every database stores
+// (Alert.Repair: a NUL or an invalid UTF-8 sequence becomes U+FFFD, an
+// overlong fingerprint its SHA-256).
 func finish(a *incidenthub.Alert, source string, receivedAt time.Time) {
 	a.Source = source
 	a.ReceivedAt = receivedAt
@@ -269,6 +274,7 @@ func finish(a *incidenthub.Alert, source string, receivedAt time.Time) {
 	if a.Annotations == nil {
 		a.Annotations = map[string]string{}
 	}
+	a.Repair()
 }
 
 // severities maps the severity words sources use onto the hub's four

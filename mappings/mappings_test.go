@@ -160,6 +160,25 @@ func checkInvariants(t *testing.T, a incidenthub.Alert, source string) {
 	}
 	require.NotNil(t, a.Labels, "labels")
 	require.NotNil(t, a.Annotations, "annotations")
+	requireValidText(t, a)
+}
+
+// requireValidText checks that every string of the alert is text every
+// database stores: valid UTF-8 without NUL (Alert.Repair).
+func requireValidText(t *testing.T, a incidenthub.Alert) {
+	t.Helper()
+	for name, s := range map[string]string{"source": a.Source, "source_event_id": a.SourceEventID, "fingerprint": a.Fingerprint,
+		"service": a.Service, "alert_type": a.AlertType, "title": a.Title, "description": a.Description, "host": a.Host,
+		"environment": a.Environment, "url": a.URL} {
+		require.True(t, incidenthub.ValidText(s), "%s %q", name, s)
+	}
+	for _, m := range []map[string]string{a.Labels, a.Annotations} {
+		for k, v := range m {
+			require.True(t, incidenthub.ValidText(k) && incidenthub.ValidText(v), "%q: %q", k, v)
+		}
+	}
+	require.LessOrEqual(t, len(a.Fingerprint), incidenthub.MaxFingerprintBytes)
+	require.LessOrEqual(t, len(a.Service), incidenthub.MaxServiceBytes)
 }
 
 // checkWarnings asserts what every warning must satisfy: it names an
@@ -172,6 +191,7 @@ func checkWarnings(t *testing.T, res mappings.Result) {
 		require.NotEmpty(t, w.Message, "warning %+v", w)
 		require.LessOrEqual(t, len(w.Value), 200+len("…"), "warning value is shortened")
 		require.LessOrEqual(t, len(w.Message), 400, "warning message repeats a shortened value")
+		require.True(t, incidenthub.ValidText(w.Path+w.Value+w.Message), "warning %+v", w)
 	}
 }
 

@@ -143,6 +143,7 @@ type eventView struct {
 	ContentType string              `json:"content_type"`
 	Headers     map[string]string   `json:"headers"`
 	Body        json.RawMessage     `json:"body"`
+	BodyBase64  string              `json:"body_base64,omitempty"` // the exact body when not valid UTF-8 (eventBody)
 	Status      string              `json:"status"`
 	Error       string              `json:"error,omitempty"`
 	Note        string              `json:"note,omitempty"`
@@ -163,11 +164,7 @@ func (s *server) getEvent(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body := json.RawMessage(ev.Body)
-	if !json.Valid(body) {
-		b, _ := json.Marshal(string(ev.Body))
-		body = b
-	}
+	body, body64 := eventBody(ev.Body)
 	alerts := ev.Alerts.V
 	if alerts == nil {
 		alerts = []incidenthub.Alert{}
@@ -178,7 +175,7 @@ func (s *server) getEvent(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"event": eventView{
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
-		ContentType: ev.ContentType, Headers: s.shownHeaders(c.Request.Context(), ev), Body: body, Status: ev.Status, Error: ev.Error,
+		ContentType: ev.ContentType, Headers: s.shownHeaders(c.Request.Context(), ev), Body: body, BodyBase64: body64, Status: ev.Status, Error: ev.Error,
 		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
 		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt,
 	}})

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -107,4 +111,24 @@ func (s *server) listEvents(c *gin.Context) {
 		out.Events[i] = summaryView(&list[i])
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// eventBody is how GET /api/v1/events/{id} shows a stored body, always as
+// valid UTF-8 JSON (RFC 8259 §8.1): the JSON document itself, or a JSON
+// string of a body that is not JSON. json.Valid accepts invalid UTF-8
+// inside strings, so a body that is not valid UTF-8 is shown with each
+// invalid sequence as U+FFFD (still the same JSON document: such bytes can
+// only be inside its strings) and b64 is the exact body, base64-encoded;
+// b64 is "" for a valid UTF-8 body.
+func eventBody(raw []byte) (body json.RawMessage, b64 string) {
+	text := raw
+	if !utf8.Valid(raw) {
+		text = bytes.ToValidUTF8(raw, []byte(incidenthub.Replacement))
+		b64 = base64.StdEncoding.EncodeToString(raw)
+	}
+	if json.Valid(text) {
+		return text, b64
+	}
+	s, _ := json.Marshal(string(text)) // a string never fails to encode
+	return s, b64
 }

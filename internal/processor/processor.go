@@ -202,6 +202,9 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 				return "", fmt.Errorf("route alert %d of event %s: %w", i, ev.ID, err)
 			}
 		}
+		// Rules may have set values; keep every one storable (a mapped
+		// alert already is: mappings repairs it).
+		r.Alert.Repair()
 		alerts[i] = r.Alert
 		if r.Drop {
 			continue
@@ -262,7 +265,7 @@ type routed struct {
 // and marks the event failed after MaxAttempts.
 func (p *Processor) recordFailure(ctx context.Context, ev *store.Event, cause error) error {
 	attempts := ev.Attempts + 1
-	updates := map[string]any{"attempts": attempts, "error": cause.Error(),
+	updates := map[string]any{"attempts": attempts, "error": incidenthub.RepairText(cause.Error()),
 		"retry_at": time.Now().UTC().Add(RetryBackoff(attempts))}
 	if attempts >= MaxAttempts {
 		updates["status"] = store.EventFailed

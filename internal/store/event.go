@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +36,7 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (id string, duplicat
 	if ev.Status == "" {
 		ev.Status = EventPending
 	}
+	ev.DedupKey = storableKey(ev.DedupKey)
 	q := insertEventSQL
 	if s.Dialect == Postgres {
 		q = insertEventPostgres
@@ -45,6 +48,25 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (id string, duplicat
 		return "", false, fmt.Errorf("store event: %w", err)
 	}
 	return id, id != ev.ID, nil
+}
+
+// MaxDedupKeyBytes bounds a stored dedup key: the unique index
+// events_source_dedup_key cannot hold a value much longer than 2 KB on
+// PostgreSQL (a B-tree entry holds at most 2704 bytes).
+const MaxDedupKeyBytes = 1024
+
+// storableKey returns a dedup key the events table can hold and index on
+// both databases: the key itself, or, when it is longer than
+// MaxDedupKeyBytes or not valid text (a NUL, invalid UTF-8: PostgreSQL
+// refuses both), "sha256:" and the hex SHA-256 of its bytes, so distinct
+// keys stay distinct and a repeat still finds its original.
+func storableKey(k *string) *string {
+	if k == nil || (len(*k) <= MaxDedupKeyBytes && incidenthub.ValidText(*k)) {
+		return k
+	}
+	sum := sha256.Sum256([]byte(*k))
+	h := "sha256:" + hex.EncodeToString(sum[:])
+	return &h
 }
 
 // eventColumns are the columns InsertEvent writes: every column of Event
@@ -125,11 +147,11 @@ func FinishEvent(tx *gorm.DB, ev *Event, out Outcome) error {
 	warnings := warningsValue(out.Warnings)
 	return tx.Model(&Event{}).Where("id = ?", ev.ID).Updates(map[string]any{
 		"status":       out.Status,
-		"error":        out.Error,
+		"error":        incidenthub.RepairText(out.Error),
 		"attempts":     gorm.Expr("attempts + 1"),
 		"alerts":       JSON[[]incidenthub.Alert]{V: out.Alerts},
 		"warnings":     warnings,
-		"note":         out.Note,
+		"note":         incidenthub.RepairText(out.Note),
 		"processed_at": now,
 	}).Error
 }

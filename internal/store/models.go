@@ -80,7 +80,8 @@ type Incident struct {
 	JoinsNotifiedAt *time.Time
 }
 
-// IncidentAlert is a member alert of an incident, keyed by fingerprint.
+// IncidentAlert is a member alert of an incident, identified by its source
+// and fingerprint (unique per incident).
 type IncidentAlert struct {
 	ID          int64 `gorm:"primaryKey"`
 	IncidentID  int64
