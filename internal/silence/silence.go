@@ -381,10 +381,25 @@ func Expire(ctx context.Context, db *gorm.DB, id, actor string) (Silence, error)
 // expired silence cannot be extended (ECONFLICT): create a new one. An end
 // already past or not after the start is a *FieldError on "ends_at".
 func Extend(ctx context.Context, db *gorm.DB, id, actor string, endsAt time.Time) (Silence, error) {
+	return extend(ctx, db, id, actor, func(time.Time) time.Time { return endsAt })
+}
+
+// ExtendBy moves the end of a pending or active silence d later, as
+// Extend does (read and changed under the row's lock, so two extensions
+// at once add up).
+func ExtendBy(ctx context.Context, db *gorm.DB, id, actor string, d time.Duration) (Silence, error) {
+	if d <= 0 {
+		return Silence{}, fieldErr("extend_by", "must be a positive duration (got %s)", d)
+	}
+	return extend(ctx, db, id, actor, func(end time.Time) time.Time { return end.Add(d) })
+}
+
+func extend(ctx context.Context, db *gorm.DB, id, actor string, newEnd func(end time.Time) time.Time) (Silence, error) {
 	return change(ctx, db, id, actor, "silence.extend", func(r *row, now time.Time) error {
 		if !now.Before(r.EndsAt) {
 			return incidenthub.Errorf(incidenthub.ECONFLICT, "silence %s expired at %s; create a new one", r.ID, r.EndsAt.UTC().Format(time.RFC3339))
 		}
+		endsAt := newEnd(r.EndsAt)
 		if !endsAt.After(now) {
 			return fieldErr("ends_at", "%s has already passed; expire the silence instead", endsAt.UTC().Format(time.RFC3339))
 		}
