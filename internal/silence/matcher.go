@@ -187,3 +187,50 @@ func ParseMatchers(args []string) ([]Matcher, error) {
 	}
 	return out, nil
 }
+
+// AlertWith builds an alert from name=value pairs named as matchers name
+// things (Fields, labels.<name>, annotations.<name>, any other name a
+// label): what `incidenthub silence query service=checkout alertname=x`
+// asks about.
+func AlertWith(pairs map[string]string) incidenthub.Alert {
+	var a incidenthub.Alert
+	for name, v := range pairs {
+		switch name {
+		case "source":
+			a.Source = v
+		case "fingerprint":
+			a.Fingerprint = v
+		case "status":
+			a.Status = incidenthub.AlertStatus(v)
+		case "severity":
+			a.Severity = incidenthub.Severity(v)
+		case "service":
+			a.Service = v
+		case "alert_type":
+			a.AlertType = v
+		case "title":
+			a.Title = v
+		case "description":
+			a.Description = v
+		case "host":
+			a.Host = v
+		case "environment":
+			a.Environment = v
+		case "url":
+			a.URL = v
+		default:
+			if n, ok := strings.CutPrefix(name, "annotations."); ok {
+				if a.Annotations == nil {
+					a.Annotations = map[string]string{}
+				}
+				a.Annotations[n] = v
+				continue
+			}
+			if a.Labels == nil {
+				a.Labels = map[string]string{}
+			}
+			a.Labels[strings.TrimPrefix(name, "labels.")] = v
+		}
+	}
+	return a
+}

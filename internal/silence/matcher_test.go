@@ -105,3 +105,16 @@ func TestParseMatcher(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// AlertWith is the inverse of what a matcher's name selects.
+func TestAlertWith(t *testing.T) {
+	t.Parallel()
+	pairs := map[string]string{"service": "checkout", "severity": "critical", "alertname": "5xx-rate",
+		"labels.service": "label-svc", "annotations.runbook": "r", "host": "web-1", "status": "firing"}
+	a := AlertWith(pairs)
+	for name, v := range pairs {
+		require.Equal(t, v, value(&a, name), name)
+	}
+	require.Equal(t, "checkout", a.Service)
+	require.Equal(t, map[string]string{"alertname": "5xx-rate", "service": "label-svc"}, a.Labels)
+}
