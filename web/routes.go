@@ -97,6 +97,11 @@ func (s *server) routes() {
 	pages.GET("/deliveries/:id/live", s.deliveryLive) // below the heading (htmx polls it while in flight)
 	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
 	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
+	// Silences (ui_silences.go).
+	pages.GET("/silences", s.silencesPage)
+	act.POST("/silences", s.uiCreateSilence)
+	act.POST("/silences/:id/expire", s.uiExpireSilence)
+	act.POST("/silences/:id/extend", s.uiExtendSilence)
 
 	// Registry, Audit trail, Rules playground (ui_registry.go, ui_audit.go,
 	// ui_playground.go).

@@ -1,6 +1,7 @@
 package silence
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -72,4 +73,26 @@ func HoldChecker(tx *gorm.DB, holds []hold.Row, now time.Time) ([]int64, error) 
 		}
 	}
 	return ended, nil
+}
+
+// Holding returns, for each of ids, how many incidents the silence holds
+// back now (their holds not yet released).
+func Holding(ctx context.Context, db *gorm.DB, ids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Ref string
+		N   int64
+	}
+	err := db.WithContext(ctx).Model(&hold.Row{}).Select("ref, COUNT(*) AS n").
+		Where("kind = ? AND ref IN ?", string(hold.Silence), ids).Group("ref").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count held incidents: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Ref] = r.N
+	}
+	return out, nil
 }

@@ -553,3 +553,18 @@ func (c *compileCache) put(id string, v *compiled) {
 	}
 	c.m[id] = v
 }
+
+// Counts returns how many silences are in each state now.
+func Counts(ctx context.Context, db *gorm.DB) (map[State]int64, error) {
+	t := stamp(time.Now())
+	var c struct{ Active, Pending, Expired int64 }
+	err := db.WithContext(ctx).Model(&row{}).Select(
+		"COALESCE(SUM(CASE WHEN starts_at <= ? AND ends_at > ? THEN 1 ELSE 0 END), 0) AS active, "+
+			"COALESCE(SUM(CASE WHEN starts_at > ? AND ends_at > ? THEN 1 ELSE 0 END), 0) AS pending, "+
+			"COALESCE(SUM(CASE WHEN ends_at <= ? THEN 1 ELSE 0 END), 0) AS expired", t, t, t, t, t).
+		Scan(&c).Error
+	if err != nil {
+		return nil, fmt.Errorf("count silences: %w", err)
+	}
+	return map[State]int64{Active: c.Active, Pending: c.Pending, Expired: c.Expired}, nil
+}
