@@ -172,6 +172,23 @@ type compiled struct {
 	matchers []matcher
 	cond     *rules.Condition
 	never    bool // a stored silence that no longer compiles
+	// base is the silence's fields that never change (id, matchers,
+	// expr, author, comment, creation time); the times are read fresh.
+	base Silence
+}
+
+// compileRow compiles a stored silence.
+func compileRow(r *row) *compiled {
+	in := New{Matchers: r.Matchers.V, Expr: r.Expr, CreatedBy: r.CreatedBy, Comment: r.Comment}
+	c, err := validate(&in)
+	if err != nil {
+		// Stored silences were valid when created; one that no longer
+		// compiles (an expr over a renamed field after an upgrade)
+		// matches nothing rather than blocking events.
+		c = &compiled{never: true}
+	}
+	c.base = r.silence(time.Time{})
+	return c
 }
 
 func (c *compiled) matches(a *incidenthub.Alert) (bool, error) {
@@ -299,6 +316,7 @@ func Create(ctx context.Context, db *gorm.DB, in New) (Silence, error) {
 	if err != nil {
 		return Silence{}, fmt.Errorf("create silence: %w", err)
 	}
+	c.base = s
 	cache.put(r.ID, c)
 	return s, nil
 }
@@ -456,32 +474,68 @@ type Set struct {
 
 // InForce reads the silences active at now through db (the processing
 // transaction, so the answer is what every replica has committed) and
-// compiles them (compiled matchers are cached by id).
+// compiles them. Each call reads only the silences' ids and times; the
+// fields that never change (matchers, expr, comment) and their compiled
+// form are cached by id, and read once per process for a silence made
+// elsewhere.
 func InForce(db *gorm.DB, now time.Time) (*Set, error) {
-	var rows []row
+	var ws []window
 	t := stamp(now)
-	if err := db.Where("ends_at > ? AND starts_at <= ?", t, t).Order("id").Find(&rows).Error; err != nil {
+	err := db.Model(&row{}).Select("id", "starts_at", "ends_at", "updated_at", "expired_by", "expired_at").
+		Where("ends_at > ? AND starts_at <= ?", t, t).Order("id").Scan(&ws).Error
+	if err != nil {
 		return nil, fmt.Errorf("read silences: %w", err)
 	}
-	set := &Set{}
-	for i := range rows {
-		r := &rows[i]
-		c, ok := cache.get(r.ID)
-		if !ok {
-			in := New{Matchers: r.Matchers.V, Expr: r.Expr, CreatedBy: r.CreatedBy, Comment: r.Comment}
-			var err error
-			if c, err = validate(&in); err != nil {
-				// Stored silences were valid when created; one that no
-				// longer compiles (an expr over a renamed field after an
-				// upgrade) matches nothing rather than blocking events.
-				c = &compiled{never: true}
-			}
-			cache.put(r.ID, c)
+	set := &Set{silences: make([]Silence, 0, len(ws)), compiled: make([]*compiled, 0, len(ws))}
+	if len(ws) == 0 {
+		return set, nil
+	}
+	have := make(map[string]*compiled, len(ws))
+	var missing []string
+	for _, w := range ws {
+		if c, ok := cache.get(w.ID); ok {
+			have[w.ID] = c
+		} else {
+			missing = append(missing, w.ID)
 		}
-		set.silences = append(set.silences, r.silence(now))
+	}
+	if len(missing) > 0 {
+		var rows []row
+		if err := db.Where("id IN ?", missing).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("read silences: %w", err)
+		}
+		for i := range rows {
+			c := compileRow(&rows[i])
+			cache.put(rows[i].ID, c)
+			have[rows[i].ID] = c
+		}
+	}
+	for _, w := range ws {
+		c, ok := have[w.ID]
+		if !ok {
+			continue // deleted between the two reads (silences are never deleted)
+		}
+		s := c.base
+		s.StartsAt, s.EndsAt, s.UpdatedAt, s.ExpiredBy = w.StartsAt.UTC(), w.EndsAt.UTC(), w.UpdatedAt.UTC(), w.ExpiredBy
+		if w.ExpiredAt != nil {
+			e := w.ExpiredAt.UTC()
+			s.ExpiredAt = &e
+		}
+		s.State = s.StateAt(now)
+		set.silences = append(set.silences, s)
 		set.compiled = append(set.compiled, c)
 	}
 	return set, nil
+}
+
+// window is what may change about a silence, read on every event.
+type window struct {
+	ID        string
+	StartsAt  time.Time
+	EndsAt    time.Time
+	UpdatedAt time.Time
+	ExpiredBy string
+	ExpiredAt *time.Time
 }
 
 // Len is how many silences are in force.

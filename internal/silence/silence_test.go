@@ -219,6 +219,15 @@ func TestQuery(t *testing.T) {
 		a := incidenthub.Alert{Service: "checkout", Severity: incidenthub.SeverityWarning,
 			Labels: map[string]string{"alertname": "5xx-rate", "cluster": "eu-1"}}
 		require.Equal(t, []string{byMatch.ID, exprSil.ID}, ids(a, time.Time{}))
+		// A process that never compiled them (another replica) reads them whole.
+		silence.ForgetCompiled()
+		require.Equal(t, []string{byMatch.ID, exprSil.ID}, ids(a, time.Time{}))
+		got, err := silence.Query(ctx, db, a, time.Time{})
+		require.NoError(t, err)
+		require.Equal(t, byMatch.Matchers, got[0].Matchers)
+		require.Equal(t, byMatch.Comment, got[0].Comment)
+		require.Equal(t, byMatch.EndsAt, got[0].EndsAt)
+		require.Equal(t, silence.Active, got[0].State)
 		a.Severity = incidenthub.SeverityCritical
 		require.Equal(t, []string{byMatch.ID}, ids(a, time.Time{}))
 		a.Service = "billing"
@@ -226,5 +235,50 @@ func TestQuery(t *testing.T) {
 		// In 90 minutes only the pending one is in force.
 		a.Service = "checkout"
 		require.Equal(t, []string{pending.ID}, ids(a, time.Now().Add(90*time.Minute)))
+	})
+}
+
+// Counts counts by state now; ExtendBy adds up under the row lock.
+func TestCountsAndExtendBy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		db := storetest.Open(t, dialect).DB
+		c, err := silence.Counts(ctx, db)
+		require.NoError(t, err)
+		require.Equal(t, map[silence.State]int64{silence.Active: 0, silence.Pending: 0, silence.Expired: 0}, c)
+		a, err := silence.Create(ctx, db, checkout(time.Hour))
+		require.NoError(t, err)
+		_, err = silence.Create(ctx, db, checkout(time.Hour))
+		require.NoError(t, err)
+		later := checkout(0)
+		later.StartsAt, later.EndsAt = time.Now().Add(time.Hour), time.Now().Add(2*time.Hour)
+		_, err = silence.Create(ctx, db, later)
+		require.NoError(t, err)
+		gone, err := silence.Create(ctx, db, checkout(time.Hour))
+		require.NoError(t, err)
+		_, err = silence.Expire(ctx, db, gone.ID, "bob")
+		require.NoError(t, err)
+		c, err = silence.Counts(ctx, db)
+		require.NoError(t, err)
+		require.Equal(t, map[silence.State]int64{silence.Active: 2, silence.Pending: 1, silence.Expired: 1}, c)
+
+		// Four extensions at once add up to four hours.
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				_, err := silence.ExtendBy(ctx, db, a.ID, "bob", time.Hour)
+				errs <- err
+			}()
+		}
+		for range 4 {
+			require.NoError(t, <-errs)
+		}
+		got, err := silence.Get(ctx, db, a.ID)
+		require.NoError(t, err)
+		require.Equal(t, a.EndsAt.Add(4*time.Hour), got.EndsAt)
+		_, err = silence.ExtendBy(ctx, db, a.ID, "bob", 0)
+		var fe *silence.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "extend_by", fe.Field)
 	})
 }
