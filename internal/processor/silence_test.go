@@ -192,3 +192,52 @@ func TestRuntimeSilenceEnds(t *testing.T) {
 		require.True(t, strings.Contains(last.Reason, sil.ID), last.Reason)
 	})
 }
+
+// BenchmarkSilencerOverhead: what reading the silences in force adds to
+// processing one event (one generic alert opening or joining an incident),
+// with no silence and with 10 active ones that do not match, against the
+// processor without a Silencer, in one run.
+//
+//	go test ./internal/processor -run '^$' -bench SilencerOverhead -benchtime 300x
+func BenchmarkSilencerOverhead(b *testing.B) {
+	for _, dialect := range storetest.Dialects {
+		for _, mode := range []string{"none", "silencer/0", "silencer/10"} {
+			b.Run(dialect+"/"+mode, func(b *testing.B) {
+				st := storetest.Open(b, dialect)
+				p := processor.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 1, time.Second)
+				p.Router = processor.DefaultRouter{"hook"}
+				if mode != "none" {
+					p.Silencer = silence.Silencer{}
+				}
+				if mode == "silencer/10" {
+					for i := range 10 {
+						_, err := silence.Create(context.Background(), st.DB, silence.New{
+							Matchers: []silence.Matcher{{Name: "service", Op: silence.Equal, Value: fmt.Sprintf("other-%d", i)}},
+							Duration: time.Hour, CreatedBy: "bench", Comment: "bench"})
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				for i := range b.N {
+					insertAlertB(b, st, fmt.Sprintf("e%d", i), fmt.Sprintf("fp-%d", i%50), fmt.Sprintf("svc-%d", i%5))
+				}
+				b.ResetTimer()
+				for range b.N {
+					if _, err := p.ProcessOne(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func insertAlertB(b *testing.B, st *store.Store, id, fp, service string) {
+	body := fmt.Sprintf(`{"id": %q, "fingerprint": %q, "status": "firing", "severity": "high", "service": %q,
+		"alert_type": "5xx_rate", "title": "5xx rate high"}`, id, fp, service)
+	if _, _, err := st.InsertEvent(context.Background(), &store.Event{Source: "gen", Kind: "generic", ReceivedAt: time.Now().UTC(),
+		Body: []byte(body), Headers: store.JSON[map[string]string]{V: map[string]string{}}}); err != nil {
+		b.Fatal(err)
+	}
+}
