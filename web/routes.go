@@ -58,6 +58,14 @@ func (s *server) routes() {
 	operator.POST("/incidents/:id/merge", s.mergeIncident)
 	operator.POST("/incidents/:id/split", s.splitIncident)
 
+	// Runtime silences (silences.go).
+	viewer.GET("/silences", s.listSilences)
+	viewer.GET("/silences/:id", s.getSilence)
+	viewer.POST("/silences/query", s.querySilences)
+	operator.POST("/silences", s.createSilence)
+	operator.DELETE("/silences/:id", s.expireSilence)
+	operator.POST("/silences/:id/extend", s.extendSilence)
+
 	// The web UI (ui*.go): HTML pages under /ui/, signed in with a session
 	// cookie. Not in openapi.yaml: it is not part of the JSON API.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })
@@ -89,6 +97,11 @@ func (s *server) routes() {
 	pages.GET("/deliveries/:id/live", s.deliveryLive) // below the heading (htmx polls it while in flight)
 	act.POST("/deliveries/:id/retry", s.uiRetryDelivery)
 	act.POST("/targets/:target/deliveries/retry", s.uiRetryDead)
+	// Silences (ui_silences.go).
+	pages.GET("/silences", s.silencesPage)
+	act.POST("/silences", s.uiCreateSilence)
+	act.POST("/silences/:id/expire", s.uiExpireSilence)
+	act.POST("/silences/:id/extend", s.uiExtendSilence)
 
 	// Registry, Audit trail, Rules playground (ui_registry.go, ui_audit.go,
 	// ui_playground.go).

@@ -63,6 +63,7 @@ var uiNav = []navItem{
 	{Key: "incidents", Label: "Incidents", Path: "/ui/"},
 	{Key: "events", Label: "Events", Path: "/ui/events"},
 	{Key: "deliveries", Label: "Deliveries", Path: "/ui/deliveries"},
+	{Key: "silences", Label: "Silences", Path: "/ui/silences"},
 	{Key: "registry", Label: "Registry", Path: "/ui/registry"},
 	{Key: "rules", Label: "Rules playground", Path: "/ui/rules"},
 	{Key: "audit", Label: "Audit trail", Path: "/ui/audit"},

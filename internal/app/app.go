@@ -26,6 +26,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/silence"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/web"
@@ -97,6 +98,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc.Router = rl
 	proc.Mappings = func() *mappings.Set { return rl.Config().Mappings }
 	proc.SNS = SNSSubscriptions(func() *config.Config { return rl.Config() })
+	// Runtime silences (API, CLI, UI, Slack) are read from the database in
+	// each event's transaction: one created on any replica holds at once.
+	proc.Silencer = silence.Silencer{}
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}
@@ -140,6 +144,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// registers the checker of its hold kind below.
 	releaser := hold.NewReleaser(st, proc.Notifier, log)
 	releaser.Register(hold.Inhibit, processor.InhibitEnded)
+	releaser.Register(hold.Silence, silence.HoldChecker)
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
