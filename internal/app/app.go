@@ -277,9 +277,11 @@ func ownerNotices(st *store.Store, deliv *delivery.Engine, current func() *confi
 const RegistryTick = 30 * time.Second
 
 // RegistrySpecs builds the registry entries the config declares: every
-// inbound source and every outbound target.
+// inbound source, every outbound target, and the Slack app's signing
+// secret.
 func RegistrySpecs(cfg *config.Config) []registry.Spec {
-	return append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
+	specs := append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
+	return append(specs, registry.FromSlack(cfg.Slack)...)
 }
 
 // registrySpecs is RegistrySpecs with each outbound target's credential
