@@ -334,3 +334,23 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Status says where an incident stands, for an answer only the asking
+// user sees: status, who acknowledged or resolved it and when, severity,
+// service and alert counts, with a link to the hub when publicURL is set.
+func Status(inc incidenthub.Incident, publicURL string) string {
+	name := fmt.Sprintf("Incident #%d", inc.ID)
+	if publicURL = strings.TrimRight(publicURL, "/"); publicURL != "" {
+		name = fmt.Sprintf("<%s/ui/incidents/%d|Incident #%d>", publicURL, inc.ID, inc.ID)
+	}
+	lines := []string{fmt.Sprintf("%s %s %s: *%s*", statusEmoji[inc.Status], name, Escape(inc.Title), inc.Status)}
+	if inc.MergedInto != nil {
+		lines = append(lines, fmt.Sprintf("Merged into incident #%d.", *inc.MergedInto))
+	}
+	if who := byWhom(inc); who != "" {
+		lines = append(lines, who)
+	}
+	lines = append(lines, fmt.Sprintf("Severity *%s* · service %s · %d firing of %d alerts",
+		inc.Severity, Escape(orDash(inc.Service)), inc.FiringCount, inc.AlertCount))
+	return strings.Join(lines, "\n")
+}
