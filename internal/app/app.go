@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/connectors/slack"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
@@ -138,6 +139,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
 	}
+	members, err := slackMembers(cfg)
+	if err != nil {
+		return err
+	}
 	handler := web.New(web.Deps{
 		Store:    st,
 		Config:   rl.Config,
@@ -152,6 +157,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Deliveries:   deliv,
 		Targets:      deliv,
 		Webhooks:     hooks,
+		SlackMembers: members,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -232,6 +238,25 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		err = nil
 	}
 	return err
+}
+
+// slackMembers checks Slack channel membership (slack.channel_members)
+// with the bot token of each slack target, through the target's guarded
+// HTTP client.
+func slackMembers(cfg *config.Config) (*slack.Members, error) {
+	var clients []*slack.Client
+	for i := range cfg.Targets {
+		t := &cfg.Targets[i]
+		if t.Type != config.TargetSlack {
+			continue
+		}
+		c, err := slack.New(t.SlackConfig(cfg.Delivery), delivery.HTTPClient(t, cfg.Delivery))
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		clients = append(clients, c)
+	}
+	return slack.NewMembers(clients...), nil
 }
 
 // noticeTimeout bounds sending one owner notice and recording its outcome.
