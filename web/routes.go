@@ -60,6 +60,14 @@ func (s *server) routes() {
 	operator.POST("/incidents/:id/merge", s.mergeIncident)
 	operator.POST("/incidents/:id/split", s.splitIncident)
 
+	// Runtime silences (silences.go).
+	viewer.GET("/silences", s.listSilences)
+	viewer.GET("/silences/:id", s.getSilence)
+	viewer.POST("/silences/query", s.querySilences)
+	operator.POST("/silences", s.createSilence)
+	operator.DELETE("/silences/:id", s.expireSilence)
+	operator.POST("/silences/:id/extend", s.extendSilence)
+
 	// The web UI (ui*.go): HTML pages under /ui/, signed in with a session
 	// cookie. Not in openapi.yaml: it is not part of the JSON API.
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") })

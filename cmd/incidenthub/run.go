@@ -30,6 +30,7 @@ commands:
   rules test     dry-run the routing rules against a payload
   sources list   list the source kinds: built-in and the config's mappings
   registry       list|show|rotate|revoke|reveal|verify|export the webhook registry
+  silence        add|list|expire|extend|query runtime silences on a running hub (--url)
 
 run "incidenthub <command> -h" for a command's flags.
 `
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = registryCmd(ctx, rest, getenv, stdout, stderr)
 	case "sources":
 		err = sourcesCmd(rest, getenv, stdout, stderr)
+	case "silence":
+		err = silenceCmd(ctx, rest, getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

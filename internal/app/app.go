@@ -23,9 +23,11 @@ import (
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/silence"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/web"
@@ -97,6 +99,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc.Router = rl
 	proc.Mappings = func() *mappings.Set { return rl.Config().Mappings }
 	proc.SNS = SNSSubscriptions(func() *config.Config { return rl.Config() })
+	// Runtime silences (API, CLI, UI, Slack) are read from the database in
+	// each event's transaction: one created on any replica holds at once.
+	proc.Silencer = silence.Silencer{}
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
 	}
@@ -135,6 +140,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// summaries, flap settling); several replicas may run it.
 	sweeper := &correlation.Sweeper{Store: st, Policy: policy, Notifier: proc.Notifier, Log: log,
 		Interval: cfg.Correlation.SweepInterval.Std()}
+	// Notification holds (silences, inhibitions, notify_after, min_alerts)
+	// end here: every processing replica releases them. Each feature
+	// registers the checker of its hold kind below.
+	releaser := hold.NewReleaser(st, proc.Notifier, log)
+	releaser.Register(hold.Silence, silence.HoldChecker)
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -186,10 +196,12 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	go func() {
 		defer close(procDone)
 		if cfg.Ingest.Processing() {
-			sweepDone := make(chan struct{})
+			sweepDone, releaseDone := make(chan struct{}), make(chan struct{})
 			go func() { defer close(sweepDone); sweeper.Run(procCtx) }()
+			go func() { defer close(releaseDone); releaser.Run(procCtx) }()
 			proc.Run(procCtx)
 			<-sweepDone
+			<-releaseDone
 		}
 	}()
 	// Reload on SIGHUP and on file changes. (SIGHUP is caught here, beside

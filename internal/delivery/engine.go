@@ -35,6 +35,7 @@ import (
 	"github.com/incidenthub/incidenthub/connectors"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
@@ -242,6 +243,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 	if !ch.Notify || ch.IncidentID == 0 {
 		return nil
+	}
+	if ch.Actor == "" {
+		// A notify_after or min_alerts hold keeps alert-driven changes
+		// back; the hold's release enqueues the sync (internal/hold). A
+		// person's change is delivered regardless.
+		if gated, err := hold.Gated(tx, ch.IncidentID); err != nil || gated {
+			return err
+		}
 	}
 	for _, name := range ch.Targets {
 		if _, ok := e.targets[name]; !ok {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
@@ -57,6 +58,24 @@ type Routing struct {
 	Resolve  string            // how the incident resolves: "all", "any", "manual"; "" for the default
 }
 
+// Silencer holds back the notifications of alerts that a runtime silence
+// matches: internal/silence implements it over the silences table.
+type Silencer interface {
+	// Silencing returns the silences in force at now. It is asked at most
+	// once per event, inside the event's transaction, so a silence
+	// committed on any replica holds for every event processed after.
+	Silencing(tx *gorm.DB, now time.Time) (Silencing, error)
+}
+
+// Silencing is the silences in force at one moment.
+type Silencing interface {
+	// Holds returns one marker hold (hold.Silence, Gate false) per silence
+	// that matches a; none when a is not silenced. An error (a silence's
+	// condition failed on this alert) is logged; the holds returned still
+	// apply.
+	Holds(a incidenthub.Alert) ([]hold.Spec, error)
+}
+
 // DefaultRouter routes every alert to the same targets.
 type DefaultRouter []string
 
@@ -79,6 +98,11 @@ type Processor struct {
 	// SNS handles Amazon SNS subscription messages before mapping (sns.go);
 	// nil maps every event.
 	SNS *sns.Subscriptions
+	// Silencer applies runtime silences after routing: a matched alert
+	// correlates with Input.Silenced (it notifies nobody) and its incident
+	// gets a hold naming the silence, released when the silence ends; nil
+	// applies none.
+	Silencer Silencer
 
 	store   *store.Store
 	log     *slog.Logger
@@ -193,9 +217,11 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	now := time.Now().UTC()
 	type routed struct {
 		in    correlation.Input
-		alert int // its index in alerts
+		alert int         // its index in alerts
+		holds []hold.Spec // the runtime silences that hold it back
 	}
 	batch := make([]routed, 0, len(alerts))
+	var silencing Silencing // read on first need
 	for i, a := range alerts {
 		r := Routing{Alert: a}
 		if p.Router != nil {
@@ -211,7 +237,20 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
-		batch = append(batch, routed{in, i})
+		var holds []hold.Spec
+		if p.Silencer != nil {
+			if silencing == nil {
+				if silencing, err = p.Silencer.Silencing(tx, now); err != nil {
+					return "", fmt.Errorf("event %s: %w", ev.ID, err)
+				}
+			}
+			holds, err = silencing.Holds(in.Alert)
+			if err != nil {
+				p.log.Warn("runtime silence not evaluated", "event_id", ev.ID, "err", err)
+			}
+			in.Silenced = in.Silenced || len(holds) > 0
+		}
+		batch = append(batch, routed{in, i, holds})
 	}
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
@@ -228,6 +267,16 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	// no start time shows the start of the firing it resolved.
 	for j, ch := range changes {
 		alerts[batch[j].alert] = ch.Alert
+		// The incident remembers which silences held the alert back, on
+		// its timeline and as holds the releaser lets go when they end.
+		if ch.IncidentID == 0 || ch.Outcome == correlation.Ignored {
+			continue
+		}
+		for _, h := range batch[j].holds {
+			if _, err := hold.Add(tx, ch.IncidentID, h, ev.ID, now); err != nil {
+				return "", fmt.Errorf("event %s: %w", ev.ID, err)
+			}
+		}
 	}
 	for _, ch := range changes {
 		if ch.Notify && p.Notifier != nil {
