@@ -295,11 +295,5 @@ func (s *server) slackAllowed(ctx context.Context, cfg *config.Config, in *slack
 	return actor, fmt.Sprintf("You may not %s incidents from Slack: your role is %s, and that needs %s.", what, u.Role, slackNeedNames[need])
 }
 
-// slackSilence answers the Silence 1h button: runtime silences are not in
-// this hub yet.
-func (s *server) slackSilence(_ context.Context, _ *config.Config, _ string, id int64, _ string) string {
-	return fmt.Sprintf("Silences are not available in this hub yet: incident #%d keeps notifying. Nothing changed.", id)
-}
-
 // slackHTTPClient answers on response_urls (Slack's hooks.slack.com).
 func slackHTTPClient() *http.Client { return &http.Client{Timeout: slackRespondTimeout} }

@@ -15,15 +15,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/connectors/slack"
 	"github.com/incidenthub/incidenthub/connectors/slack/slackfake"
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/silence"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 	"github.com/incidenthub/incidenthub/web"
@@ -452,14 +456,81 @@ func TestSlackEndpointErrors(t *testing.T) {
 	requireError(t, bare.do(r), http.StatusNotFound, incidenthub.ENOTFOUND, "slack.signing_secret")
 }
 
-// Silence 1h needs runtime silences.
+// Silence 1h makes a runtime silence of the incident's alerts for an
+// hour by the Slack user, on the incident's timeline; a second click finds
+// it in force and makes none.
 func TestSlackSilenceButton(t *testing.T) {
 	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		h := newSlackHub(t, dialect)
+		id, msg := h.incident("fp-silence")
+		before := time.Now()
+		requireClickAnswer(t, h.click(alice, msg, slack.ActionSilence))
+		list, _, err := silence.List(context.Background(), h.st.DB, silence.Filter{State: silence.Active})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		sil := list[0]
+		require.Equal(t, []silence.Matcher{{Name: "service", Op: silence.Equal, Value: "checkout"}, {Name: "alert_type", Op: silence.Equal, Value: "latency"}},
+			sil.Matchers, "the incident's key: its alerts, and those that join it")
+		require.Equal(t, "slack:U0ALICE01 (alice)", sil.CreatedBy)
+		require.Contains(t, sil.Comment, fmt.Sprintf("incident #%d", id))
+		require.WithinDuration(t, before.Add(time.Hour), sil.EndsAt, 5*time.Second)
+		rs := h.responses(1)
+		require.Contains(t, rs[0].Text, fmt.Sprintf("Silenced incident #%d's alerts for 1h", id))
+		require.Contains(t, rs[0].Text, sil.ID)
+		require.Contains(t, rs[0].Text, "`service=checkout alert_type=latency`")
+		holds, err := hold.List(h.st.DB, id)
+		require.NoError(t, err)
+		require.Len(t, holds, 1)
+		require.Equal(t, sil.ID, holds[0].Ref)
+		entries, _, err := h.st.Timeline(context.Background(), id, 0, 100)
+		require.NoError(t, err)
+		require.Equal(t, hold.TimelineHeld, entries[len(entries)-1].Kind)
+		require.Contains(t, entries[len(entries)-1].Reason, sil.ID)
+		created, _, err := audit.List(context.Background(), h.st.DB, audit.Filter{Action: "silence.create"})
+		require.NoError(t, err)
+		require.Len(t, created, 1)
+		require.Equal(t, "slack:U0ALICE01 (alice)", created[0].Actor)
+
+		requireClickAnswer(t, h.click(alice, msg, slack.ActionSilence))
+		rs = h.responses(2)
+		require.Contains(t, rs[1].Text, fmt.Sprintf("Nothing changed: incident #%d's alerts are already silenced until", id))
+		require.Contains(t, rs[1].Text, "by <@U0ALICE01>")
+		list, _, err = silence.List(context.Background(), h.st.DB, silence.Filter{})
+		require.NoError(t, err)
+		require.Len(t, list, 1, "one silence")
+		require.Equal(t, incidenthub.IncidentOpen, h.get(id).Status)
+		require.Empty(t, h.changes.take(), "a silence changes no incident")
+	})
+}
+
+// Under another key than the default (here: an alert split out into an
+// incident of its own) the silence names the incident's alerts
+// themselves, by source and fingerprint.
+func TestSlackSilenceOtherKey(t *testing.T) {
+	t.Parallel()
 	h := newSlackHub(t, store.SQLite)
-	id, msg := h.incident("fp-silence")
+	id, _ := h.incident("disk.1")
+	h.incident("cpu-2")
+	var split []correlation.Change
+	require.NoError(t, h.st.Tx(context.Background(), func(tx *gorm.DB) error {
+		var err error
+		split, err = correlation.SplitAlert(tx, id, "gen", "disk.1", correlation.Action{Actor: "test"})
+		return err
+	}))
+	msg := h.render(split[0].IncidentID, nil)
 	requireClickAnswer(t, h.click(alice, msg, slack.ActionSilence))
-	rs := h.responses(1)
-	require.Equal(t, fmt.Sprintf("Silences are not available in this hub yet: incident #%d keeps notifying. Nothing changed.", id), rs[0].Text)
-	require.Equal(t, incidenthub.IncidentOpen, h.get(id).Status)
-	require.Empty(t, h.changes.take())
+	list, _, err := silence.List(context.Background(), h.st.DB, silence.Filter{State: silence.Active})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, []silence.Matcher{{Name: "source", Op: silence.Equal, Value: "gen"}, {Name: "fingerprint", Op: silence.Regexp, Value: `disk\.1`}}, list[0].Matchers)
+	q, err := silence.Query(context.Background(), h.st.DB, incidenthub.Alert{Source: "gen", Fingerprint: "disk.1"}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, q, 1)
+	for _, other := range []string{"diskx1", "cpu-2"} {
+		q, err = silence.Query(context.Background(), h.st.DB, incidenthub.Alert{Source: "gen", Fingerprint: other}, time.Time{})
+		require.NoError(t, err)
+		require.Empty(t, q, "%s: only the incident's own alert; fingerprints are quoted, not patterns", other)
+	}
 }

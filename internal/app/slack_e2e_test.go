@@ -54,7 +54,8 @@ slack:
 // SQLite), acknowledges the incident once, both clicks are answered within
 // Slack's 3 seconds, the message updates in place (chat.update) to say who
 // acknowledged, the thread hears it once, and the second clicker alone is
-// told the incident was already acknowledged.
+// told the incident was already acknowledged. Then Silence 1h: the
+// severity raise of the alert that joins afterwards notifies nobody.
 func TestSlackEndToEnd(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -70,16 +71,18 @@ func TestSlackEndToEnd(t *testing.T) {
 		if dialect == store.Postgres {
 			replicas = append(replicas, serveConfig(t, yaml))
 		}
+		for _, base := range replicas { // migrated and serving: Slack's 3 s count from here
+			require.Eventually(t, func() bool {
+				resp, err := http.Get(base + "/readyz")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			}, 60*time.Second, 50*time.Millisecond)
+		}
 
-		req, err := http.NewRequest(http.MethodPost, replicas[0]+"/hooks/mon", strings.NewReader(
-			`{"fingerprint": "fp-e2e", "status": "firing", "severity": "critical", "service": "checkout", "alert_type": "latency", "title": "Checkout down"}`))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+sourceToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+		postAlert(t, replicas[0], `{"fingerprint": "fp-e2e", "status": "firing", "severity": "high", "service": "checkout", "alert_type": "latency", "title": "Checkout down"}`)
 
 		var msg slackfake.Message
 		require.Eventually(t, func() bool {
@@ -138,6 +141,31 @@ func TestSlackEndToEnd(t *testing.T) {
 		}
 		require.Equal(t, 1, updates, "one chat.update for the one change")
 
+		// Silence 1h, clicked on the last replica: the critical alert that
+		// joins next (processed on any replica; a severity raise notifies at
+		// once when nothing holds it) notifies nobody.
+		requireSilenced := func() {
+			t.Helper()
+			a, err := fake.Click(replicas[len(replicas)-1]+"/slack/interactions", e2eSlackSecret,
+				slackfake.User{ID: "U0ALICE01", Name: "alice.s"}, updated, slack.ActionSilence)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, a.Status)
+			require.Eventually(t, func() bool { return len(fake.Responses()) == 2 }, 10*time.Second, 20*time.Millisecond)
+			require.Contains(t, fake.Responses()[1].Text, "Silenced incident #")
+		}
+		requireSilenced()
+		calls := len(fake.Calls())
+		postAlert(t, replicas[0], `{"fingerprint": "fp-e2e-2", "status": "firing", "severity": "critical", "service": "checkout", "alert_type": "latency", "title": "Checkout down"}`)
+		require.Eventually(t, func() bool {
+			var list struct {
+				Incidents []incidenthub.Incident `json:"incidents"`
+			}
+			getJSON(t, replicas[0]+"/api/v1/incidents", &list)
+			return len(list.Incidents) == 1 && list.Incidents[0].AlertCount == 2 && list.Incidents[0].Severity == incidenthub.SeverityCritical
+		}, 30*time.Second, 50*time.Millisecond, "the second alert joins and raises the severity")
+		time.Sleep(2 * time.Second) // the raise would be out by now
+		require.Len(t, fake.Calls(), calls, "the silenced join notifies nobody")
+
 		// The hub agrees, on every replica.
 		for _, base := range replicas {
 			var list struct {
@@ -162,6 +190,18 @@ func TestSlackEndToEnd(t *testing.T) {
 			require.Equal(t, 1, acks)
 		}
 	})
+}
+
+func postAlert(t *testing.T, base, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/hooks/mon", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+sourceToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 }
 
 func getJSON(t *testing.T, url string, v any) {
