@@ -344,6 +344,10 @@ func TestSlackCommand(t *testing.T) {
 		require.Equal(t, "slack:U0ALICE01 (alice)", h.get(id).ResolvedBy)
 		require.Len(t, h.changes.take(), 2)
 
+		_, body = h.command(vera, "silence "+sid)
+		require.Contains(t, body["text"], "You may not silence incidents from Slack")
+		_, body = h.command(alice, "silence "+sid)
+		require.Contains(t, body["text"], "there is nothing to silence", "resolved by now")
 		_, body = h.command(alice, "resolve 999999")
 		require.Equal(t, "Incident #999999 does not exist; nothing changed.", body["text"])
 		_, body = h.command(alice, "")

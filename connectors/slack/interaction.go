@@ -60,7 +60,7 @@ var buttonVerbs = map[string]string{
 
 var commandVerbs = map[string]string{
 	"ack": VerbAcknowledge, "acknowledge": VerbAcknowledge, "resolve": VerbResolve, "reopen": VerbReopen,
-	"status": VerbStatus, "show": VerbStatus, "help": VerbHelp,
+	"silence": VerbSilence, "status": VerbStatus, "show": VerbStatus, "help": VerbHelp,
 }
 
 // Usage is the slash command's help, for command (e.g. "/incident").
@@ -69,7 +69,8 @@ func Usage(command string) string {
 		command = "/incident"
 	}
 	return fmt.Sprintf("`%[1]s ack <id>` acknowledges an incident, `%[1]s resolve <id>` resolves it, "+
-		"`%[1]s reopen <id>` reopens it, `%[1]s status <id>` shows where it stands.", command)
+		"`%[1]s reopen <id>` reopens it, `%[1]s silence <id>` silences its alerts for 1h, "+
+		"`%[1]s status <id>` shows where it stands.", command)
 }
 
 // ParseError is a request body that is not what Slack sends.

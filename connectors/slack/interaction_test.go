@@ -159,6 +159,7 @@ func TestParseCommand(t *testing.T) {
 		{"resolve 7", slack.VerbResolve, 7, ""},
 		{"status 7", slack.VerbStatus, 7, ""},
 		{"reopen 7", slack.VerbReopen, 7, ""},
+		{"silence 7", slack.VerbSilence, 7, ""},
 		{"", slack.VerbHelp, 0, ""},
 		{"help", slack.VerbHelp, 0, ""},
 		{"ack", "", 0, "takes one incident id"},
