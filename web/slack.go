@@ -40,6 +40,10 @@ type SlackMembers interface {
 }
 
 const (
+	// slackBudget is how long the work of one interaction may take, so the
+	// answer is out within Slack's 3 seconds even when the store is slow
+	// (the work then fails, and the user is told to try again).
+	slackBudget = 2500 * time.Millisecond
 	// slackMembersTimeout bounds a membership lookup, inside Slack's 3 s.
 	slackMembersTimeout = 1500 * time.Millisecond
 	// slackRespondTimeout bounds an answer on the response_url (after the
@@ -75,7 +79,8 @@ var slackChannelLevels = map[string]int{
 var slackNeedNames = map[int]string{slackStatus: "viewer", slackAcknowledge: "operator (or slack.channel_members: acknowledge)", slackOperate: "operator"}
 
 func (s *server) slackInteractions(c *gin.Context) {
-	ctx := c.Request.Context()
+	ctx, cancel := context.WithTimeout(c.Request.Context(), slackBudget)
+	defer cancel()
 	cfg := s.Config()
 	if !cfg.Slack.Enabled() {
 		s.fail(c, incidenthub.Errorf(incidenthub.ENOTFOUND, "Slack interactivity is not configured: set slack.signing_secret"))

@@ -538,3 +538,26 @@ func TestSlackSilenceOtherKey(t *testing.T) {
 		require.Empty(t, q, "%s: only the incident's own alert; fingerprints are quoted, not patterns", other)
 	}
 }
+
+// The answer leaves within Slack's 3 seconds even when the store cannot
+// do the work in time (here: another transaction holds the incident's
+// row): nothing changes and the user is told to try again.
+func TestSlackAnswersInTime(t *testing.T) {
+	t.Parallel()
+	h := newSlackHub(t, store.Postgres)
+	id, msg := h.incident("fp-slow")
+	blocker := h.st.DB.Begin()
+	require.NoError(t, blocker.Error)
+	require.NoError(t, blocker.Exec("SELECT id FROM incidents WHERE id = ? FOR UPDATE", id).Error)
+	a := h.click(alice, msg, slack.ActionAcknowledge)
+	requireClickAnswer(t, a)
+	rs := h.responses(1)
+	require.Contains(t, rs[0].Text, "The hub could not do that right now (request id ")
+	require.Contains(t, rs[0].Text, "nothing changed. Try again.")
+	require.NoError(t, blocker.Rollback().Error)
+	require.Equal(t, incidenthub.IncidentOpen, h.get(id).Status)
+	require.Empty(t, h.changes.take())
+
+	requireClickAnswer(t, h.click(alice, msg, slack.ActionAcknowledge))
+	require.Equal(t, incidenthub.IncidentAcknowledged, h.get(id).Status, "the retry works")
+}
