@@ -16,6 +16,8 @@ func (s *server) routes() {
 	r.GET("/metrics", s.metrics)
 
 	r.POST("/hooks/:source", s.ingest)
+	// Slack's button clicks and slash commands, signed by Slack (slack.go).
+	r.POST("/slack/interactions", s.slackInteractions)
 
 	r.GET("/api/v1/openapi.yaml", s.openapi) // no auth: web/openapi.yaml
 

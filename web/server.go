@@ -57,6 +57,9 @@ type Deps struct {
 	// SNS verifies Amazon SNS signatures (auth type sns); nil is the
 	// production verifier. Keep one: it caches signing certificates.
 	SNS verify.Verifier
+	// SlackMembers checks channel membership for slack.channel_members;
+	// nil grants channel members nothing.
+	SlackMembers SlackMembers
 }
 
 type server struct {
@@ -66,6 +69,7 @@ type server struct {
 
 	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
 	trustedProxies []netip.Prefix // cfg.TrustedProxies, parsed
+	slackHTTP      *http.Client   // answers on Slack's response_urls (slack.go)
 }
 
 var ginMode sync.Once
@@ -82,7 +86,7 @@ func New(d Deps) http.Handler {
 	if d.SNS == nil {
 		d.SNS = sns.NewVerifier(sns.Options{})
 	}
-	s := &server{Deps: d, engine: gin.New()}
+	s := &server{Deps: d, engine: gin.New(), slackHTTP: slackHTTPClient()}
 	s.inbound = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "incidenthub_inbound_requests_total",
 		Help: "Inbound webhook requests by source and HTTP status.",

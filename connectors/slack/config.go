@@ -19,6 +19,11 @@ type Config struct {
 	APIURL string
 	// PublicURL is the hub's own base URL, for "open in hub" links.
 	PublicURL string
+	// Interactive adds the Acknowledge, Resolve, Silence 1h and Reopen
+	// buttons to incident messages: set when the hub receives Slack
+	// interactions (the config's slack.signing_secret), so a click has
+	// somewhere to go.
+	Interactive bool
 }
 
 // FieldError is a problem with one config field; Field is its YAML key.

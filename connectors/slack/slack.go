@@ -28,11 +28,22 @@ const (
 	RefReplied = "replied"
 )
 
+// Action ids of an incident message's buttons (in the block
+// ActionsBlockID); each button's value is the incident id.
+const (
+	ActionAcknowledge = "incident_acknowledge"
+	ActionResolve     = "incident_resolve"
+	ActionReopen      = "incident_reopen"
+	ActionSilence     = "incident_silence_1h"
+	ActionsBlockID    = "incident_actions"
+)
+
 // Client notifies one Slack channel.
 type Client struct {
-	api       *slackapi.Client
-	channel   string
-	publicURL string
+	api         *slackapi.Client
+	channel     string
+	publicURL   string
+	interactive bool
 }
 
 // New returns a client for cfg that sends with hc (which carries the
@@ -43,7 +54,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		return nil, err
 	}
 	api := slackapi.New(cfg.Token, slackapi.OptionAPIURL(cfg.APIURL), slackapi.OptionHTTPClient(hc))
-	return &Client{api: api, channel: cfg.Channel, publicURL: strings.TrimRight(cfg.PublicURL, "/")}, nil
+	return &Client{api: api, channel: cfg.Channel, publicURL: strings.TrimRight(cfg.PublicURL, "/"), interactive: cfg.Interactive}, nil
 }
 
 // Verify checks the token with auth.test, which changes nothing. (Whether
@@ -93,7 +104,7 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 	if n.Ref == nil {
 		n.Ref = map[string]string{}
 	}
-	opts := []slackapi.MsgOption{slackapi.MsgOptionText(Fallback(n), false), slackapi.MsgOptionBlocks(Blocks(n, c.publicURL)...)}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(Fallback(n), false), slackapi.MsgOptionBlocks(Blocks(n, c.publicURL, c.interactive)...)}
 	channel, ts := n.Ref[RefChannel], n.Ref[RefTS]
 	if ts != "" {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, opts...)
@@ -180,8 +191,15 @@ func Reply(n *incidenthub.Notification) string {
 	inc := n.Incident
 	switch n.Event {
 	case incidenthub.EventResolved:
-		return fmt.Sprintf(":white_check_mark: Resolved after %s.", inc.LastSeenAt.Sub(inc.OpenedAt).Round(time.Second))
+		by := ""
+		if inc.ResolvedBy != "" {
+			by = " by " + mention(inc.ResolvedBy)
+		}
+		return fmt.Sprintf(":white_check_mark: Resolved%s after %s.", by, inc.LastSeenAt.Sub(inc.OpenedAt).Round(time.Second))
 	case incidenthub.EventAcknowledged:
+		if inc.AcknowledgedBy != "" {
+			return ":eyes: Acknowledged by " + mention(inc.AcknowledgedBy) + "."
+		}
 		return ":eyes: Acknowledged."
 	case incidenthub.EventReopened:
 		return ":rotating_light: Reopened: firing again."
@@ -202,8 +220,9 @@ func Fallback(n *incidenthub.Notification) string {
 }
 
 // Blocks renders the incident as Block Kit: title, severity, service,
-// status, alert count and links.
-func Blocks(n *incidenthub.Notification, publicURL string) []slackapi.Block {
+// status, alert count, who acknowledged or resolved it and when, links,
+// and, when interactive, the buttons that act on it.
+func Blocks(n *incidenthub.Notification, publicURL string, interactive bool) []slackapi.Block {
 	inc := n.Incident
 	title := inc.Title
 	if len(title) > 140 {
@@ -231,9 +250,82 @@ func Blocks(n *incidenthub.Notification, publicURL string) []slackapi.Block {
 		links = append(links, fmt.Sprintf("<%s|Latest alert (%s)>", n.LatestAlert.URL, n.LatestAlert.Source))
 	}
 	links = append(links, "opened "+inc.OpenedAt.UTC().Format("2006-01-02 15:04 MST"))
+	if who := byWhom(inc); who != "" {
+		blocks = append(blocks, slackapi.NewContextBlock("by",
+			slackapi.NewTextBlockObject(slackapi.MarkdownType, who, false, false)))
+	}
 	blocks = append(blocks, slackapi.NewContextBlock("links",
 		slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(links, " · "), false, false)))
+	if interactive {
+		if b := buttons(inc); b != nil {
+			blocks = append(blocks, b)
+		}
+	}
 	return blocks
+}
+
+// byWhom says who acknowledged or resolved the incident and when, or "".
+func byWhom(inc incidenthub.Incident) string {
+	switch {
+	case inc.Status == incidenthub.IncidentAcknowledged && inc.AcknowledgedAt != nil:
+		return ":eyes: Acknowledged by " + mention(orName(inc.AcknowledgedBy)) + " " + slackDate(*inc.AcknowledgedAt)
+	case inc.Status == incidenthub.IncidentResolved && inc.ResolvedAt != nil:
+		if inc.ResolvedBy == "" {
+			return ":white_check_mark: Resolved " + slackDate(*inc.ResolvedAt) + ": every alert resolved"
+		}
+		return ":white_check_mark: Resolved by " + mention(inc.ResolvedBy) + " " + slackDate(*inc.ResolvedAt)
+	}
+	return ""
+}
+
+func orName(actor string) string {
+	if actor == "" {
+		return "someone"
+	}
+	return actor
+}
+
+// slackDate is a time Slack shows in each reader's own time zone, with a
+// UTC fallback for clients that cannot.
+func slackDate(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 MST"))
+}
+
+// buttons are the actions an incident in its status allows: Acknowledge,
+// Resolve and Silence 1h while unresolved (Acknowledge only while open),
+// Reopen once resolved (not once merged into another incident).
+func buttons(inc incidenthub.Incident) slackapi.Block {
+	id := strconv.FormatInt(inc.ID, 10)
+	button := func(action, label string, style slackapi.Style) *slackapi.ButtonBlockElement {
+		b := slackapi.NewButtonBlockElement(action, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, label, false, false))
+		if style != "" {
+			b.WithStyle(style)
+		}
+		return b
+	}
+	var els []slackapi.BlockElement
+	switch inc.Status {
+	case incidenthub.IncidentOpen:
+		els = append(els, button(ActionAcknowledge, "Acknowledge", slackapi.StylePrimary))
+		fallthrough
+	case incidenthub.IncidentAcknowledged:
+		resolve := button(ActionResolve, "Resolve", "")
+		resolve.WithConfirm(slackapi.NewConfirmationBlockObject(
+			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Resolve incident #"+id+"?", false, false),
+			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Its alerts keep their state; the next firing opens it again.", false, false),
+			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Resolve", false, false),
+			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false)))
+		els = append(els, resolve, button(ActionSilence, "Silence 1h", ""))
+	case incidenthub.IncidentResolved:
+		if inc.MergedInto != nil {
+			return nil
+		}
+		els = append(els, button(ActionReopen, "Reopen", slackapi.StyleDanger))
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slackapi.NewActionBlock(ActionsBlockID, els...)
 }
 
 func orDash(s string) string {
@@ -241,4 +333,24 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// Status says where an incident stands, for an answer only the asking
+// user sees: status, who acknowledged or resolved it and when, severity,
+// service and alert counts, with a link to the hub when publicURL is set.
+func Status(inc incidenthub.Incident, publicURL string) string {
+	name := fmt.Sprintf("Incident #%d", inc.ID)
+	if publicURL = strings.TrimRight(publicURL, "/"); publicURL != "" {
+		name = fmt.Sprintf("<%s/ui/incidents/%d|Incident #%d>", publicURL, inc.ID, inc.ID)
+	}
+	lines := []string{fmt.Sprintf("%s %s %s: *%s*", statusEmoji[inc.Status], name, Escape(inc.Title), inc.Status)}
+	if inc.MergedInto != nil {
+		lines = append(lines, fmt.Sprintf("Merged into incident #%d.", *inc.MergedInto))
+	}
+	if who := byWhom(inc); who != "" {
+		lines = append(lines, who)
+	}
+	lines = append(lines, fmt.Sprintf("Severity *%s* · service %s · %d firing of %d alerts",
+		inc.Severity, Escape(orDash(inc.Service)), inc.FiringCount, inc.AlertCount))
+	return strings.Join(lines, "\n")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/incidenthub/incidenthub/connectors/slack"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
@@ -149,6 +150,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
 	}
+	members, err := slackMembers(cfg)
+	if err != nil {
+		return err
+	}
 	handler := web.New(web.Deps{
 		Store:    st,
 		Config:   rl.Config,
@@ -163,6 +168,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Deliveries:   deliv,
 		Targets:      deliv,
 		Webhooks:     hooks,
+		SlackMembers: members,
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -252,6 +258,25 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	return err
 }
 
+// slackMembers checks Slack channel membership (slack.channel_members)
+// with the bot token of each slack target, through the target's guarded
+// HTTP client.
+func slackMembers(cfg *config.Config) (*slack.Members, error) {
+	var clients []*slack.Client
+	for i := range cfg.Targets {
+		t := &cfg.Targets[i]
+		if t.Type != config.TargetSlack {
+			continue
+		}
+		c, err := slack.New(t.SlackConfig(cfg.Delivery), delivery.HTTPClient(t, cfg.Delivery))
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		clients = append(clients, c)
+	}
+	return slack.NewMembers(clients...), nil
+}
+
 // noticeTimeout bounds sending one owner notice and recording its outcome.
 const noticeTimeout = 30 * time.Second
 
@@ -295,9 +320,11 @@ func ownerNotices(st *store.Store, deliv *delivery.Engine, current func() *confi
 const RegistryTick = 30 * time.Second
 
 // RegistrySpecs builds the registry entries the config declares: every
-// inbound source and every outbound target.
+// inbound source, every outbound target, and the Slack app's signing
+// secret.
 func RegistrySpecs(cfg *config.Config) []registry.Spec {
-	return append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
+	specs := append(registry.FromSources(cfg.Sources), registry.FromTargets(cfg.Targets)...)
+	return append(specs, registry.FromSlack(cfg.Slack)...)
 }
 
 // registrySpecs is RegistrySpecs with each outbound target's credential

@@ -55,6 +55,9 @@ type Config struct {
 	// Correlation tunes incident lifecycle, flapping and notification
 	// throttling (correlation.go).
 	Correlation Correlation `yaml:"correlation"`
+	// Slack is the Slack app's interactivity: buttons and the slash
+	// command (slack.go).
+	Slack Slack `yaml:"slack"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -293,6 +296,7 @@ func (c *Config) applyDefaults() {
 		c.Ingest.PollInterval = Duration(1e9)
 	}
 	c.applyTargetDefaults()
+	c.applySlackDefaults()
 	if c.Registry.AuthFailureSpike == 0 {
 		c.Registry.AuthFailureSpike = DefaultAuthFailureSpike
 	}
@@ -397,6 +401,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		}
 	}
 	c.validateTargets(d)
+	c.validateSlack(d)
 	for i, name := range c.Routing.Default {
 		if !c.HasTarget(name) {
 			d.at(fmt.Sprintf("routing.default[%d]", i), "unknown target %q", name)

@@ -78,6 +78,9 @@ type Target struct {
 	Token   Secret `yaml:"token"`
 	Channel string `yaml:"channel"`
 	APIURL  string `yaml:"api_url"`
+	// Interactive is set when the hub answers Slack interactions
+	// (slack.signing_secret): the target's messages carry buttons.
+	Interactive bool `yaml:"-" json:"-"`
 
 	// jira, servicenow, statuspage, pagerduty: the connector's settings,
 	// in a block named after the type.
@@ -168,7 +171,7 @@ func (t *Target) WebhookConfig() webhook.Config {
 
 // SlackConfig is the connector config of a Slack target.
 func (t *Target) SlackConfig(d Delivery) slack.Config {
-	c := slack.Config{Token: t.Token.Value(), Channel: t.Channel, APIURL: t.APIURL, PublicURL: d.PublicURL}
+	c := slack.Config{Token: t.Token.Value(), Channel: t.Channel, APIURL: t.APIURL, PublicURL: d.PublicURL, Interactive: t.Interactive}
 	c.Defaults()
 	return c
 }

@@ -156,6 +156,30 @@ func FromTargets(targets []config.Target) []Spec {
 	return out
 }
 
+// SlackKind is the kind of the Slack app's registry entry.
+const SlackKind = "slack-app"
+
+// FromSlack builds the spec of the Slack app's signing secret when the hub
+// answers Slack interactions (slack.signing_secret): an inbound entry
+// named config.SlackRegistryName for POST /slack/interactions. Slack
+// issues the secret, so the hub cannot generate one; an admin rotates by
+// supplying Slack's new one (RotateTo), and both are accepted during the
+// overlap.
+func FromSlack(s config.Slack) []Spec {
+	if !s.Enabled() {
+		return nil
+	}
+	desc := s.Description
+	if desc == "" {
+		desc = "Slack app: incident message buttons and the " + s.Command + " command"
+	}
+	return []Spec{{
+		Name: config.SlackRegistryName, Direction: Inbound, Kind: SlackKind, Endpoint: "/slack/interactions",
+		AuthMethod: config.AuthSlack, Owner: Owner{Name: s.Owner.Name, Contact: s.Owner.Contact}, Description: desc,
+		Events: []string{"block_actions", "slash_command"}, InitialSecret: s.SigningSecret.Value(),
+	}}
+}
+
 // Options configures a Registry.
 type Options struct {
 	Store *store.Store
@@ -514,7 +538,7 @@ func GenerateSecret(method string) (string, error) {
 		return "ihs_" + hex.EncodeToString(b), nil
 	case AuthHMAC:
 		return hex.EncodeToString(b), nil
-	case config.AuthSentry, config.AuthPagerDuty:
+	case config.AuthSentry, config.AuthPagerDuty, config.AuthSlack:
 		return "", incidenthub.Errorf(incidenthub.ECONFLICT, "the hub cannot generate a %s secret: the vendor issues it. Rotate it in %s, then give the hub the new one: `incidenthub registry rotate NAME --secret-file FILE` (API: POST /api/v1/registry/{name}/rotate with {\"secret\": \"…\"}); the old one stays valid for the overlap",
 			method, vendor(method))
 	}
@@ -527,6 +551,8 @@ func vendor(method string) string {
 		return "Sentry (Settings → Developer Settings → the integration → rotate the client secret)"
 	case config.AuthPagerDuty:
 		return "PagerDuty (its webhook subscription)"
+	case config.AuthSlack:
+		return "Slack (api.slack.com/apps → the app → Basic Information → App Credentials → Signing Secret → Regenerate)"
 	}
 	return "the provider"
 }

@@ -129,3 +129,65 @@ func TestScheduleNeedsGeneratedSecret(t *testing.T) {
 		require.ErrorContains(t, err, `cannot generate a "sentry" secret`)
 	})
 }
+
+// The Slack app's signing secret is an inbound entry (slack-app): Slack
+// issues it, so the hub refuses to generate one, takes Slack's new one
+// from an admin and accepts both during the overlap; encrypted at rest,
+// audited.
+func TestSlackSigningSecret(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, dialect, testKeys(t))
+		cfg, err := config.Parse("c.yaml", []byte(`
+slack:
+  signing_secret: slack-signing-secret-1
+  users: [{id: U0ALICE01, role: operator}]
+  owner: {name: sre, contact: "#sre"}
+`), func(string) string { return "" })
+		require.NoError(t, err)
+		specs := registry.FromSlack(cfg.Slack)
+		require.Len(t, specs, 1)
+		require.NoError(t, f.reg.Sync(ctx, append(f.specs, specs...), audit.ActorConfig))
+
+		e, err := f.reg.Get(ctx, registry.Inbound, config.SlackRegistryName)
+		require.NoError(t, err)
+		require.Equal(t, registry.SlackKind, e.Kind)
+		require.Equal(t, "/slack/interactions", e.Endpoint)
+		require.Equal(t, config.AuthSlack, e.AuthMethod)
+		require.Equal(t, "sre", e.Owner.Name)
+		require.Contains(t, e.Description, "/incident command")
+		got, rotated, err := f.reg.Secrets(ctx, registry.Inbound, config.SlackRegistryName)
+		require.NoError(t, err)
+		require.False(t, rotated)
+		require.Equal(t, []string{"slack-signing-secret-1"}, got)
+
+		_, _, err = f.reg.Rotate(ctx, "alice", registry.Inbound, config.SlackRegistryName, nil)
+		require.Equal(t, incidenthub.ECONFLICT, incidenthub.ErrorCode(err))
+		require.ErrorContains(t, err, "Signing Secret → Regenerate")
+		require.ErrorContains(t, err, "--secret-file")
+
+		overlap := time.Hour
+		_, err = f.reg.RotateTo(ctx, "alice", registry.Inbound, config.SlackRegistryName, "slack-signing-secret-2", &overlap)
+		require.NoError(t, err)
+		got, rotated, err = f.reg.Secrets(ctx, registry.Inbound, config.SlackRegistryName)
+		require.NoError(t, err)
+		require.True(t, rotated)
+		require.Equal(t, []string{"slack-signing-secret-2", "slack-signing-secret-1"}, got, "both during the overlap")
+		require.NotContains(t, rawSecrets(t, f.st, config.SlackRegistryName), "slack-signing-secret", "encrypted at rest")
+		rot := f.audits(t, "registry.rotate")
+		require.NotEmpty(t, rot)
+		require.Equal(t, "inbound/"+config.SlackRegistryName, rot[0].Entity)
+		f.clock.Add(overlap + time.Second)
+		got, _, err = f.reg.Secrets(ctx, registry.Inbound, config.SlackRegistryName)
+		require.NoError(t, err)
+		require.Equal(t, []string{"slack-signing-secret-2"}, got)
+
+		// Interactivity turned off: the entry is removed.
+		require.Empty(t, registry.FromSlack(config.Slack{}))
+		require.NoError(t, f.reg.Sync(ctx, f.specs, audit.ActorConfig))
+		_, err = f.reg.Get(ctx, registry.Inbound, config.SlackRegistryName)
+		require.Equal(t, incidenthub.ENOTFOUND, incidenthub.ErrorCode(err))
+	})
+}

@@ -1,7 +1,14 @@
-// Package slackfake is an httptest Slack Web API that checks requests the
-// way Slack does (method, path, token as bearer header or form field, form fields) and answers in
-// Slack's shapes: {"ok":true,…}, {"ok":false,"error":"…"} and 429 with
-// Retry-After. Only auth.test, chat.postMessage and chat.update are implemented.
+// Package slackfake is an httptest Slack: a Web API that checks requests
+// the way Slack does (method, path, token as bearer header or form field,
+// form fields, Block Kit limits) and answers in Slack's shapes
+// ({"ok":true,…}, {"ok":false,"error":"…"}, 429 with Retry-After), and the
+// other direction too: it clicks a message's buttons and runs slash
+// commands against an app's request URL the way Slack does (signed
+// block_actions payloads and slash command forms, interact.go) and keeps
+// what the app answers on the response_url it handed out.
+//
+// Web API methods: auth.test, chat.postMessage, chat.update and
+// conversations.members.
 package slackfake
 
 import (
@@ -9,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -37,10 +45,14 @@ type Server struct {
 	*httptest.Server
 	Token string
 
-	mu       sync.Mutex
-	seq      int
-	messages map[string]*Message // by ts
-	calls    []Call
+	mu          sync.Mutex
+	seq         int
+	messages    map[string]*Message // by ts
+	calls       []Call
+	members     map[string][]string // channel → user ids (conversations.members)
+	responses   []Response          // what apps posted to response_urls
+	urls        map[string]*responseURL
+	memberCalls int
 	// Fail, when set, is asked before each valid call; a non-zero status
 	// answers with it (429 gets Retry-After: RetryAfter), or errCode answers
 	// {"ok":false,"error":errCode}.
@@ -51,7 +63,8 @@ type Server struct {
 
 // New starts a fake Slack that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, messages: map[string]*Message{}, RetryAfter: 1}
+	s := &Server{Token: token, messages: map[string]*Message{}, RetryAfter: 1,
+		members: map[string][]string{}, urls: map[string]*responseURL{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
 }
@@ -65,8 +78,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	fail := func(code string) { reply(map[string]any{"ok": false, "error": code}) }
+	if strings.HasPrefix(r.URL.Path, responsePath) {
+		s.response(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
-	if !ok || (method != "chat.postMessage" && method != "chat.update" && method != "auth.test") {
+	if !ok || (method != "chat.postMessage" && method != "chat.update" && method != "auth.test" && method != "conversations.members") {
 		w.WriteHeader(http.StatusNotFound)
 		fail("unknown_method")
 		return
@@ -102,6 +119,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			"team_id": "T0EXAMPLE", "user_id": "U0HUB", "bot_id": "B0HUB"})
 		return
 	}
+	if method == "conversations.members" {
+		s.conversationMembers(r, reply, fail)
+		return
+	}
 	c := Call{Method: method, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"),
 		ThreadTS: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text")}
 	var blocks []map[string]any
@@ -110,11 +131,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			fail("invalid_blocks")
 			return
 		}
-		for _, bl := range blocks {
-			if _, ok := bl["type"].(string); !ok {
-				fail("invalid_blocks")
-				return
-			}
+		if err := checkBlocks(blocks); err != "" {
+			fail(err)
+			return
 		}
 	}
 	if c.Channel == "" {
@@ -198,4 +217,133 @@ func (s *Server) Replies(ts string) []Message {
 		}
 	}
 	return out
+}
+
+// conversationMembers answers conversations.members: the channel's
+// members, a page of limit (default 100, at most 1000) at a time, the
+// next page's cursor in response_metadata.next_cursor.
+func (s *Server) conversationMembers(r *http.Request, reply func(map[string]any), fail func(string)) {
+	channel := r.PostForm.Get("channel")
+	limit := 100
+	if l := r.PostForm.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			fail("invalid_limit")
+			return
+		}
+		limit = n
+	}
+	start := 0
+	if c := r.PostForm.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "dXNlcjp"))
+		if err != nil || n < 0 {
+			fail("invalid_cursor")
+			return
+		}
+		start = n
+	}
+	s.mu.Lock()
+	members, ok := s.members[channel]
+	s.memberCalls++
+	s.mu.Unlock()
+	if !ok {
+		fail("channel_not_found")
+		return
+	}
+	start = min(start, len(members))
+	end := min(start+limit, len(members))
+	next := ""
+	if end < len(members) {
+		next = "dXNlcjp" + strconv.Itoa(end)
+	}
+	reply(map[string]any{"ok": true, "members": members[start:end], "response_metadata": map[string]any{"next_cursor": next}})
+}
+
+// SetMembers makes users the members of channel (conversations.members);
+// a channel never set is channel_not_found.
+func (s *Server) SetMembers(channel string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[channel] = append([]string(nil), users...)
+}
+
+// MemberCalls counts conversations.members calls.
+func (s *Server) MemberCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.memberCalls
+}
+
+// Message returns the message with ts as it is now.
+func (s *Server) Message(ts string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[ts]
+	if !ok {
+		return Message{}, false
+	}
+	return *m, true
+}
+
+// checkBlocks applies Slack's Block Kit limits to a message's blocks: at
+// most 50, a type each, unique block ids; header text plain and at most
+// 150 characters; actions blocks of at most 25 buttons with plain text up
+// to 75 characters, an action_id (unique in the message, at most 255
+// characters), a value of at most 2000, a known style and a complete
+// confirm dialog. It returns Slack's error code, or "".
+func checkBlocks(blocks []map[string]any) string {
+	if len(blocks) > 50 {
+		return "invalid_blocks"
+	}
+	blockIDs, actionIDs := map[string]bool{}, map[string]bool{}
+	plain := func(v any, max int) bool {
+		o, ok := v.(map[string]any)
+		text, _ := o["text"].(string)
+		return ok && o["type"] == "plain_text" && text != "" && len([]rune(text)) <= max
+	}
+	for _, bl := range blocks {
+		typ, ok := bl["type"].(string)
+		if !ok {
+			return "invalid_blocks"
+		}
+		if id, ok := bl["block_id"].(string); ok {
+			if blockIDs[id] || id == "" || len(id) > 255 {
+				return "invalid_blocks"
+			}
+			blockIDs[id] = true
+		}
+		switch typ {
+		case "header":
+			if !plain(bl["text"], 150) {
+				return "invalid_blocks"
+			}
+		case "actions":
+			els, _ := bl["elements"].([]any)
+			if len(els) == 0 || len(els) > 25 {
+				return "invalid_blocks"
+			}
+			for _, e := range els {
+				el, _ := e.(map[string]any)
+				if el["type"] != "button" {
+					continue // other elements are not what the hub sends
+				}
+				id, _ := el["action_id"].(string)
+				value, _ := el["value"].(string)
+				style, _ := el["style"].(string)
+				switch {
+				case !plain(el["text"], 75), id == "", len(id) > 255, actionIDs[id], len(value) > 2000,
+					style != "" && style != "primary" && style != "danger":
+					return "invalid_blocks"
+				}
+				actionIDs[id] = true
+				if c, ok := el["confirm"]; ok {
+					co, _ := c.(map[string]any)
+					if !plain(co["title"], 100) || !plain(co["confirm"], 30) || !plain(co["deny"], 30) || co["text"] == nil {
+						return "invalid_blocks"
+					}
+				}
+			}
+		}
+	}
+	return ""
 }
