@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -298,7 +299,7 @@ func Create(ctx context.Context, db *gorm.DB, in New) (Silence, error) {
 	if err != nil {
 		return Silence{}, fmt.Errorf("create silence: %w", err)
 	}
-	matchers := in.Matchers
+	matchers := slices.Clone(in.Matchers) // the cache keeps it: the caller's slice may change
 	if matchers == nil {
 		matchers = []Matcher{}
 	}
@@ -541,7 +542,9 @@ type window struct {
 // Len is how many silences are in force.
 func (s *Set) Len() int { return len(s.silences) }
 
-// Match returns the silences of the set that match a, oldest first. An
+// Match returns the silences of the set that match a, oldest first (their
+// Matchers slices are shared with the cache: read them, do not change
+// them). An
 // expr condition that fails on this alert does not match it; the error
 // says which silence failed, beside the matches.
 func (s *Set) Match(a incidenthub.Alert) ([]Silence, error) {
