@@ -246,10 +246,12 @@ func Merge(tx *gorm.DB, into, from int64, act Action) ([]Change, error) {
 }
 
 // dropOlderIncarnations deletes, of each alert (source, fingerprint) that is
-// a member of both incidents a and b, the older member row.
+// a member of both incidents a and b, the older member row (in
+// LatestIncarnation order).
 func dropOlderIncarnations(tx *gorm.DB, a, b int64) error {
 	var older []int64
-	err := tx.Raw(`SELECT CASE WHEN x.id < y.id THEN x.id ELSE y.id END
+	err := tx.Raw(`SELECT CASE WHEN x.last_seen_at < y.last_seen_at OR (x.last_seen_at = y.last_seen_at AND x.id < y.id)
+			THEN x.id ELSE y.id END
 		FROM incident_alerts x JOIN incident_alerts y ON y.source = x.source AND y.fingerprint = x.fingerprint
 		WHERE x.incident_id = ? AND y.incident_id = ?`, a, b).Scan(&older).Error
 	if err != nil {

@@ -343,12 +343,17 @@ func setRoute(tx *gorm.DB, key string, incidentID int64) error {
 // sources of one kind).
 func alertName(source, fingerprint string) string { return fingerprint + " from " + source }
 
-// latestMember returns the alert's latest incarnation: its member row with
-// the highest id, in whichever incident. A member is identified by
-// (source, fingerprint), as the unique index incident_alerts_member is.
+// LatestIncarnation orders an alert's member rows (one per incident it was
+// ever in) latest first: the one that took its latest event (last_seen_at),
+// then the newest row. Index incident_alerts_latest serves it.
+const LatestIncarnation = "last_seen_at DESC, id DESC"
+
+// latestMember returns the alert's latest incarnation, in whichever
+// incident. A member is identified by (source, fingerprint), as the unique
+// index incident_alerts_member is.
 func latestMember(tx *gorm.DB, source, fingerprint string) (*store.IncidentAlert, error) {
 	var m store.IncidentAlert
-	err := tx.Where("source = ? AND fingerprint = ?", source, fingerprint).Order("id DESC").Limit(1).Take(&m).Error
+	err := tx.Where("source = ? AND fingerprint = ?", source, fingerprint).Order(LatestIncarnation).Limit(1).Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -626,9 +631,12 @@ func (a *applier) resolveIncident(inc *store.Incident, reason string) {
 // join adds the alert as a new member of the unresolved incident inc.
 func (a *applier) join(inc *store.Incident) error {
 	al, now := a.in.Alert, a.in.Now
-	m := newMember(inc.ID, al, a.in.EventID, now)
-	if err := a.tx.Create(&m).Error; err != nil {
-		return fmt.Errorf("add alert to incident %d: %w", inc.ID, err)
+	prev, err := a.addMember(inc)
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		return a.member(inc, prev)
 	}
 	inc.AlertCount++
 	inc.FiringCount++
@@ -655,10 +663,44 @@ func (a *applier) join(inc *store.Incident) error {
 	return a.save(inc)
 }
 
+// addMember adds the alert as a new member of inc. When inc already has a
+// member for the alert's (source, fingerprint) that is not its latest
+// incarnation — inc was reopened by hand after a later incident of the
+// alert resolved — nothing is added and that member is returned, to take
+// the event. The insert tells (ON CONFLICT DO NOTHING), so the common case
+// costs no lookup.
+func (a *applier) addMember(inc *store.Incident) (*store.IncidentAlert, error) {
+	al := a.in.Alert
+	m := newMember(inc.ID, al, a.in.EventID, a.in.Now)
+	res := a.tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
+	if res.Error != nil {
+		return nil, fmt.Errorf("add alert to incident %d: %w", inc.ID, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil, nil
+	}
+	var prev store.IncidentAlert
+	err := a.tx.Where("incident_id = ? AND source = ? AND fingerprint = ?", inc.ID, al.Source, al.Fingerprint).Take(&prev).Error
+	if err != nil {
+		return nil, fmt.Errorf("find alert %s in incident %d: %w", alertName(al.Source, al.Fingerprint), inc.ID, err)
+	}
+	return &prev, nil
+}
+
 // reopen reopens the resolved incident inc for the firing alert; prev is
 // the alert's member row in inc, if it has one. A reopen is a flap.
 func (a *applier) reopen(inc *store.Incident, prev *store.IncidentAlert) error {
 	al, now := a.in.Alert, a.in.Now
+	if prev == nil {
+		var err error
+		if prev, err = a.addMember(inc); err != nil {
+			return err
+		}
+		if prev == nil {
+			inc.AlertCount++
+			inc.Hosts.V = addHost(inc.Hosts.V, al.Host)
+		}
+	}
 	if prev != nil {
 		err := a.tx.Model(&store.IncidentAlert{}).Where("id = ?", prev.ID).Updates(map[string]any{
 			"status": string(al.Status), "severity": string(al.Severity), "title": al.Title, "host": al.Host,
@@ -668,16 +710,11 @@ func (a *applier) reopen(inc *store.Incident, prev *store.IncidentAlert) error {
 		if err != nil {
 			return fmt.Errorf("update alert in incident %d: %w", inc.ID, err)
 		}
-	} else {
-		m := newMember(inc.ID, al, a.in.EventID, now)
-		if err := a.tx.Create(&m).Error; err != nil {
-			return fmt.Errorf("add alert to incident %d: %w", inc.ID, err)
-		}
-		inc.AlertCount++
-		inc.Hosts.V = addHost(inc.Hosts.V, al.Host)
 	}
 	resolvedAt := *inc.ResolvedAt
-	inc.FiringCount++
+	if prev == nil || prev.Status != string(incidenthub.AlertFiring) {
+		inc.FiringCount++
+	}
 	inc.EventCount++
 	inc.LastSeenAt = now
 	inc.Status = string(incidenthub.IncidentOpen)

@@ -191,3 +191,33 @@ func TestSameFingerprintFromTwoSources(t *testing.T) {
 		})
 	})
 }
+
+// An incident reopened by hand may already hold an older incarnation of an
+// alert whose later incident resolved: the alert's next firing takes that
+// member rather than failing on the unique index.
+func TestFiringIntoAnIncidentThatHoldsAnOlderIncarnation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		c := newClock(t, storetest.Open(t, dialect))
+		first := c.fire("a").IncidentID
+		c.advance(time.Minute)
+		require.Equal(t, correlation.Resolved, c.resolve("a").Outcome)
+		c.advance(c.policy.ReopenWindow + time.Minute)
+		second := c.fire("a")
+		require.Equal(t, correlation.Opened, second.Outcome, "past the reopen window: a new incident")
+		c.advance(time.Minute)
+		require.Equal(t, correlation.Resolved, c.resolve("a").Outcome)
+		require.NoError(t, c.st.Tx(context.Background(), func(tx *gorm.DB) error {
+			_, err := correlation.Reopen(tx, first, correlation.Action{Actor: "alice"})
+			return err
+		}))
+		c.advance(time.Minute)
+		ch := c.fire("a")
+		require.Equal(t, first, ch.IncidentID, "the key routes to the reopened incident")
+		require.Equal(t, []string{"am/a firing"}, memberStates(t, c, first))
+		require.Equal(t, 1, ch.FiringCount)
+		require.Equal(t, 1, ch.AlertCount)
+		c.advance(time.Minute)
+		require.Equal(t, correlation.Resolved, c.resolve("a").Outcome, "and its resolve resolves it")
+	})
+}

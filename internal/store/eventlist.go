@@ -164,9 +164,10 @@ func (s *Store) AttentionBySource(ctx context.Context) ([]SourceCount, error) {
 type AlertKey struct{ Source, Fingerprint string }
 
 // AlertIncidents finds, for each alert, the incident it belongs to now:
-// the incident of its latest membership (an alert split out or reopened
-// later is found where it is now). Alerts that never reached correlation
-// (dropped by a rule) are missing from the map.
+// the incident of its latest membership, the one that took its latest
+// event (an alert split out or reopened later is found where it is now).
+// Alerts that never reached correlation (dropped by a rule) are missing
+// from the map.
 func (s *Store) AlertIncidents(ctx context.Context, keys []AlertKey) (map[AlertKey]Incident, error) {
 	out := map[AlertKey]Incident{}
 	ids := map[AlertKey]int64{}
@@ -177,7 +178,7 @@ func (s *Store) AlertIncidents(ctx context.Context, keys []AlertKey) (map[AlertK
 		}
 		var m IncidentAlert
 		err := db.Select("incident_id").Where("source = ? AND fingerprint = ?", k.Source, k.Fingerprint).
-			Order("id DESC").Limit(1).Find(&m).Error
+			Order("last_seen_at DESC, id DESC").Limit(1).Find(&m).Error // correlation.LatestIncarnation
 		if err != nil {
 			return nil, fmt.Errorf("find the incident of alert %s: %w", k.Fingerprint, err)
 		}
