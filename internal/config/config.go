@@ -395,6 +395,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		}
 	}
 	c.validateTargets(d)
+	c.validateTargetEvents(d)
 	for i, name := range c.Routing.Default {
 		if !c.HasTarget(name) {
 			d.at(fmt.Sprintf("routing.default[%d]", i), "unknown target %q", name)

@@ -201,6 +201,9 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 	if event == "" {
 		return nil, 0, nil
 	}
+	if !t.cfg.Wants(event) {
+		return nil, 0, w.skip(db, &sync, cur)
+	}
 	// A dead delivery of this very state is not retried by itself: that
 	// takes an operator (POST …/retry) or a newer change.
 	err = db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Order("id DESC").Take(&last).Error
@@ -246,6 +249,16 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 		return nil, 0, fmt.Errorf("create delivery: %w", err)
 	}
 	return &d, 0, nil
+}
+
+// skip moves the pair's synced state to cur without sending: the target's
+// events: list does not want the change that led there. The next change
+// it wants is diffed from cur, so its event names what happened last
+// (a resolve after a skipped acknowledge is still incident.resolved) and
+// its changes what changed since the skipped one.
+func (w *worker) skip(db *gorm.DB, sync *store.DeliverySync, cur incidenthub.Incident) error {
+	return db.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).
+		Updates(map[string]any{"synced_state": store.JSON[incidenthub.Incident]{V: cur}, "updated_at": w.e.now()}).Error
 }
 
 // Diff compares what a target has (prev; nil when it has nothing) with
