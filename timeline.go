@@ -20,6 +20,7 @@ const (
 	TimelineMergedInto     = "merged_into" // this incident was merged into another
 	TimelineSplit          = "split"       // an alert was split out into its own incident
 	TimelineSplitFrom      = "split_from"  // this incident was split out of another
+	TimelineInhibited      = "inhibited"   // an alert notified nobody: an inhibit rule's source fires (which incident, which rule)
 )
 
 // TimelineEntry is one thing that happened to an incident, in order.

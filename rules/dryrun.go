@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/matcher"
+	"github.com/incidenthub/incidenthub/internal/processor"
 )
 
 // TestReport is a dry run: what the hub would do with one payload from a
@@ -22,6 +24,9 @@ type TestReport struct {
 	// Warnings are what normalization worked around, as the event would
 	// record them (an unreadable timestamp, …); empty for none.
 	Warnings []incidenthub.Warning `json:"warnings"`
+	// Incidents is true when open incidents were looked up for inhibitions
+	// (FindInhibitors with the database).
+	Incidents bool `json:"-"`
 }
 
 // AlertReport is the dry run of one normalized alert.
@@ -38,6 +43,34 @@ type AlertReport struct {
 	Resolve        string            `json:"resolve,omitempty"`
 	Silenced       bool              `json:"silenced"`
 	SilencedBy     string            `json:"silenced_by,omitempty"`
+	// Inhibits lists the inhibit rules whose source or target side the
+	// alert matches; Inhibited says whether one mutes it, and InhibitedBy
+	// names what: an earlier alert of the same payload, or (when the report
+	// was made with the database: the API, rules test --incidents) an open
+	// incident.
+	Inhibits    []InhibitReport `json:"inhibits"`
+	Inhibited   bool            `json:"inhibited"`
+	InhibitedBy string          `json:"inhibited_by,omitempty"`
+}
+
+// InhibitReport is an alert's part in one inhibit rule.
+type InhibitReport struct {
+	Rule string `json:"rule"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// Side is "target" (the rule can mute this alert), "source" (this alert
+	// mutes the rule's targets while it fires) or "both" (it does neither to
+	// another alert that matches both sides).
+	Side        string            `json:"side"`
+	Equal       map[string]string `json:"equal"` // the alert's values of the rule's equal list
+	SourceMatch string            `json:"source_match"`
+	TargetMatch string            `json:"target_match"`
+	// InhibitedByAlert is the number (from 1) of the payload's alert that
+	// mutes this one under the rule; InhibitedByIncident the open incident.
+	InhibitedByAlert    int   `json:"inhibited_by_alert,omitempty"`
+	InhibitedByIncident int64 `json:"inhibited_by_incident,omitempty"`
+
+	in processor.Inhibit
 }
 
 // Test normalizes payload as the named source's kind would be, received at
@@ -65,7 +98,10 @@ func (e *Engine) Test(source string, payload []byte, at time.Time) (*TestReport,
 		ar := AlertReport{
 			Normalized: a, Rules: res.Steps, Alert: res.Alert, Drop: res.Drop, DroppedBy: res.DroppedBy,
 			Targets: res.Targets, DefaultRoute: res.Default, KeyFrom: res.KeyFrom, Resolve: res.Resolve,
-			Silenced: res.Silenced, SilencedBy: res.SilencedBy,
+			Silenced: res.Silenced, SilencedBy: res.SilencedBy, Inhibits: []InhibitReport{},
+		}
+		for _, in := range res.Inhibits {
+			ar.Inhibits = append(ar.Inhibits, e.inhibitReport(in, &res.Alert))
 		}
 		if ar.Rules == nil {
 			ar.Rules = []Step{}
@@ -78,7 +114,87 @@ func (e *Engine) Test(source string, payload []byte, at time.Time) (*TestReport,
 		}
 		rep.Alerts = append(rep.Alerts, ar)
 	}
+	if err := rep.FindInhibitors(nil); err != nil {
+		return nil, err
+	}
 	return rep, nil
+}
+
+func (e *Engine) inhibitReport(in processor.Inhibit, a *incidenthub.Alert) InhibitReport {
+	r := InhibitReport{Rule: in.Rule, Side: "target", Equal: map[string]string{}, in: in}
+	switch {
+	case in.Source && in.Target:
+		r.Side = "both"
+	case in.Source:
+		r.Side = "source"
+	}
+	for _, ir := range e.inhibits {
+		if ir.Key == in.Key {
+			r.File, r.Line = ir.File, ir.Line
+			r.SourceMatch, r.TargetMatch = ir.Source.String(), ir.Target.String()
+			for _, n := range ir.Equal {
+				r.Equal[n] = matcher.Value(a, n)
+			}
+		}
+	}
+	return r
+}
+
+// FindInhibitors decides, as the processor would, which of the report's
+// alerts are inhibited: for each rule whose target side an alert matches,
+// in order, an open incident that find returns (processor.FindInhibitor
+// against the database; nil looks up none), else a firing source alert of
+// the same payload.
+func (r *TestReport) FindInhibitors(find func(processor.Inhibit) (int64, error)) error {
+	r.Incidents = find != nil
+	for i := range r.Alerts {
+		a := &r.Alerts[i]
+		a.Inhibited, a.InhibitedBy = false, ""
+		for k := range a.Inhibits {
+			ir := &a.Inhibits[k]
+			ir.InhibitedByAlert, ir.InhibitedByIncident = 0, 0
+			if !ir.in.Target || a.Drop {
+				continue
+			}
+			if find != nil {
+				id, err := find(ir.in)
+				if err != nil {
+					return err
+				}
+				ir.InhibitedByIncident = id
+			}
+			if ir.InhibitedByIncident == 0 {
+				ir.InhibitedByAlert = r.sourceInPayload(i, ir.in)
+			}
+			if a.Inhibited {
+				continue
+			}
+			switch {
+			case ir.InhibitedByIncident != 0:
+				a.Inhibited, a.InhibitedBy = true, fmt.Sprintf("incident #%d (rule %s)", ir.InhibitedByIncident, ir.Rule)
+			case ir.InhibitedByAlert != 0:
+				a.Inhibited, a.InhibitedBy = true, fmt.Sprintf("alert %d of this payload (rule %s)", ir.InhibitedByAlert, ir.Rule)
+			}
+		}
+	}
+	return nil
+}
+
+// sourceInPayload returns the number (from 1) of a firing alert of the
+// report, other than alert i, that is a source of in's rule for the same
+// values (and not two-sided when alert i is); 0 for none.
+func (r *TestReport) sourceInPayload(i int, in processor.Inhibit) int {
+	for j, b := range r.Alerts {
+		if j == i || b.Drop || b.Alert.Status != incidenthub.AlertFiring {
+			continue
+		}
+		for _, s := range b.Inhibits {
+			if s.in.Source && s.in.Key == in.Key && s.in.Equal == in.Equal && !(in.Source && s.in.Target) {
+				return j + 1
+			}
+		}
+	}
+	return 0
 }
 
 func (e *Engine) sourceNames() []string { return slices.Sorted(maps.Keys(e.kinds)) }
@@ -132,6 +248,7 @@ func (r *TestReport) WriteText(w io.Writer) {
 		} else {
 			fmt.Fprintf(w, "  silence: none applies\n")
 		}
+		a.writeInhibits(w, r.Incidents)
 	}
 }
 
@@ -144,4 +261,33 @@ func kv(m map[string]string) string {
 		fmt.Fprintf(&sb, "%s=%q", k, m[k])
 	}
 	return sb.String()
+}
+
+func (a *AlertReport) writeInhibits(w io.Writer, incidents bool) {
+	switch {
+	case a.Inhibited:
+		fmt.Fprintf(w, "  inhibit: INHIBITED by %s (recorded, notifies nobody until that resolves)\n", a.InhibitedBy)
+	case len(a.Inhibits) == 0:
+		fmt.Fprintf(w, "  inhibit: no inhibit rule applies\n")
+	case incidents:
+		fmt.Fprintf(w, "  inhibit: not inhibited now (no open incident or alert of this payload is a source)\n")
+	default:
+		fmt.Fprintf(w, "  inhibit: not inhibited by this payload (open incidents not looked up: rules test --incidents)\n")
+	}
+	for _, ir := range a.Inhibits {
+		eq := kv(ir.Equal)
+		if eq != "" {
+			eq = " with " + eq
+		}
+		where := fmt.Sprintf("(%s:%d)", ir.File, ir.Line)
+		switch ir.Side {
+		case "target":
+			fmt.Fprintf(w, "    target of %s %s: muted while an alert matching %s%s fires\n", ir.Rule, where, ir.SourceMatch, eq)
+		case "source":
+			fmt.Fprintf(w, "    source of %s %s: while it fires, mutes alerts matching %s%s\n", ir.Rule, where, ir.TargetMatch, eq)
+		case "both":
+			fmt.Fprintf(w, "    both sides of %s %s: muted while an alert matching %s that does not match %s fires%s; while it fires, mutes alerts matching %s that do not match %s\n",
+				ir.Rule, where, ir.SourceMatch, ir.TargetMatch, eq, ir.TargetMatch, ir.SourceMatch)
+		}
+	}
 }

@@ -28,13 +28,17 @@ type Engine struct {
 
 	rules    []*rule
 	silences []*Silence
+	inhibits []*InhibitRule
 	keys     map[string]*vm.Program // source name → correlation key expression
 	kinds    map[string]string      // source name → kind
 	mappings *mappings.Set          // the kinds' mappings (nil: built-ins only)
 	defaults []string
 }
 
-var _ processor.Router = (*Engine)(nil)
+var (
+	_ processor.Router         = (*Engine)(nil)
+	_ processor.InhibitSources = (*Engine)(nil)
+)
 
 type rule struct {
 	name    string
@@ -189,6 +193,7 @@ func (e *Engine) evaluate(a incidenthub.Alert, trace bool) (Result, error) {
 			break
 		}
 	}
+	res.Inhibits = e.inhibitsFor(&a)
 	return res, nil
 }
 

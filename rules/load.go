@@ -19,8 +19,9 @@ import (
 
 // fileSpec is one rules file.
 type fileSpec struct {
-	Rules    []ruleSpec    `yaml:"rules"`
-	Silences []silenceSpec `yaml:"silences"`
+	Rules        []ruleSpec    `yaml:"rules"`
+	Silences     []silenceSpec `yaml:"silences"`
+	InhibitRules []inhibitSpec `yaml:"inhibit_rules"`
 }
 
 type ruleSpec struct {
@@ -120,7 +121,7 @@ func build(cfg *config.Config, getenv func(string) string, configData []byte) *E
 		if err != nil {
 			cfg.Report("routing.rules_dir", "%v", err)
 		}
-		l := loader{cfg: cfg, e: e, names: map[string]string{}}
+		l := loader{cfg: cfg, e: e, names: map[string]string{}, inhibitNames: map[string]string{}}
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -163,6 +164,8 @@ type loader struct {
 	e        *Engine
 	names    map[string]string // rule name → "file:line" of its definition
 	catchAll string            // "rule "x" (file:line)" once a rule matches everything and stops
+	// inhibitNames: inhibit rule name → "file:line" of its definition.
+	inhibitNames map[string]string
 }
 
 func (l *loader) file(file string, data []byte, getenv func(string) string) {
@@ -177,6 +180,11 @@ func (l *loader) file(file string, data []byte, getenv func(string) string) {
 		for i, ss := range spec.Silences {
 			if s := l.silence(doc, fmt.Sprintf("silences[%d]", i), ss); s != nil {
 				l.e.silences = append(l.e.silences, s)
+			}
+		}
+		for i, is := range spec.InhibitRules {
+			if r := l.inhibit(doc, fmt.Sprintf("inhibit_rules[%d]", i), is); r != nil {
+				l.e.inhibits = append(l.e.inhibits, r)
 			}
 		}
 	}

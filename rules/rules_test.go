@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/rules"
 )
 
@@ -408,6 +410,7 @@ func TestExampleRules(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 8, eng.Rules())
 	require.Len(t, eng.Silences(), 2)
+	require.Len(t, eng.InhibitRules(), 2)
 
 	res, err := eng.Evaluate(alert(func(a *incidenthub.Alert) {
 		a.Source, a.AlertType, a.Labels = "datadog", "DiskFull", map[string]string{"role": "primary", "cluster": "eu-1"}
@@ -467,4 +470,150 @@ func TestDryRunWarnings(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, rep.Warnings, "an empty list, not null, in JSON")
 	require.Empty(t, rep.Warnings)
+}
+
+// Inhibit rules' problems are reported with file:line:column and key, all
+// at once; the golden file is the exact text users see.
+func TestInhibitValidationGolden(t *testing.T) {
+	t.Parallel()
+	_, _, err := rules.Load("testdata/invalid-inhibit/hub.yaml", func(string) string { return "" })
+	require.Error(t, err)
+	got := err.Error() + "\n"
+	golden := "testdata/invalid-inhibit/errors.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), got)
+}
+
+// Inhibit rules read Alertmanager's forms: a list of matchers, a map of
+// equalities, regex maps and source_matchers/target_matchers; an alert's
+// evaluation says which sides it matches, with its equal values.
+func TestInhibitRules(t *testing.T) {
+	t.Parallel()
+	const file = `
+inhibit_rules:
+  - name: cluster-down
+    source_match: ['alertname="ClusterDown"', 'severity="critical"']
+    target_match: ['alertname!="ClusterDown"']
+    equal: [cluster, environment]
+  - name: am-style
+    source_match: {alertname: NodeDown}
+    source_match_re: {labels.zone: "eu-.*"}
+    target_matchers: ['severity=~"warning|info"']
+    target_match_re: {host: "pay-.*"}
+    equal: [host]
+`
+	eng := load(t, map[string]string{"inhibit.yaml": file})
+	rs := eng.InhibitRules()
+	require.Len(t, rs, 2)
+	require.Equal(t, `{alertname="ClusterDown", severity="critical"}`, rs[0].Source.String())
+	require.Equal(t, `{alertname!="ClusterDown"}`, rs[0].Target.String())
+	require.Equal(t, []string{"cluster", "environment"}, rs[0].Equal)
+	require.Equal(t, `{alertname="NodeDown", labels.zone=~"eu-.*"}`, rs[1].Source.String())
+	require.Equal(t, `{host=~"pay-.*", severity=~"warning|info"}`, rs[1].Target.String())
+	require.True(t, strings.HasPrefix(rs[0].Key, "cluster-down@"), rs[0].Key)
+	require.Equal(t, "inhibit.yaml", filepath.Base(rs[0].File))
+	require.Equal(t, 3, rs[0].Line)
+
+	child := alert(func(a *incidenthub.Alert) {
+		a.Labels = map[string]string{"alertname": "HighLatency", "cluster": "eu-1"}
+	})
+	res, err := eng.Evaluate(child)
+	require.NoError(t, err)
+	require.Len(t, res.Inhibits, 2)
+	require.Equal(t, "cluster-down", res.Inhibits[0].Rule)
+	require.Equal(t, rs[0].Key, res.Inhibits[0].Key)
+	require.Equal(t, `["eu-1","prod"]`, res.Inhibits[0].Equal)
+	require.True(t, res.Inhibits[0].Target)
+	require.False(t, res.Inhibits[0].Source)
+	require.Equal(t, `["pay-1"]`, res.Inhibits[1].Equal)
+
+	parent := alert(func(a *incidenthub.Alert) {
+		a.Severity = incidenthub.SeverityCritical
+		a.Labels = map[string]string{"alertname": "ClusterDown", "cluster": "eu-1"}
+	})
+	res, err = eng.Evaluate(parent)
+	require.NoError(t, err)
+	require.Len(t, res.Inhibits, 1, "a critical ClusterDown is a source only")
+	require.True(t, res.Inhibits[0].Source)
+	require.False(t, res.Inhibits[0].Target)
+	require.Equal(t, `["eu-1","prod"]`, res.Inhibits[0].Equal, "same values as the child's")
+	require.Equal(t, res.Inhibits, eng.InhibitSources(parent))
+	require.Empty(t, eng.InhibitSources(child))
+
+	// The key changes with the rule's definition, not with its file's other content.
+	again := load(t, map[string]string{"inhibit.yaml": "# a comment\n" + file})
+	require.Equal(t, rs[0].Key, again.InhibitRules()[0].Key)
+	changed := load(t, map[string]string{"inhibit.yaml": strings.Replace(file, "equal: [cluster, environment]", "equal: [cluster]", 1)})
+	require.NotEqual(t, rs[0].Key, changed.InhibitRules()[0].Key)
+}
+
+// The dry run shows each alert's part in the inhibit rules, and whether
+// another alert of the payload or (looked up) an open incident mutes it.
+func TestDryRunInhibit(t *testing.T) {
+	t.Parallel()
+	eng := load(t, map[string]string{"inhibit.yaml": `
+inhibit_rules:
+  - name: cluster-down
+    source_match: ['alertname="ClusterDown"']
+    target_match: ['alertname!="ClusterDown"']
+    equal: [cluster]
+`})
+	payload := []byte(`{"alerts": [
+  {"status": "firing", "fingerprint": "a1", "labels": {"alertname": "ClusterDown", "cluster": "eu-1", "severity": "critical"}},
+  {"status": "firing", "fingerprint": "a2", "labels": {"alertname": "PodCrash", "cluster": "eu-1", "service": "api"}},
+  {"status": "firing", "fingerprint": "a3", "labels": {"alertname": "PodCrash", "cluster": "us-1", "service": "api"}},
+  {"status": "firing", "fingerprint": "a4", "labels": {"alertname": "Other", "service": "api"}, "annotations": {}}]}`)
+	rep, err := eng.Test("am", payload, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Len(t, rep.Alerts, 4)
+	parent, child, other, noCluster := rep.Alerts[0], rep.Alerts[1], rep.Alerts[2], rep.Alerts[3]
+	require.False(t, parent.Inhibited)
+	require.Len(t, parent.Inhibits, 1)
+	require.Equal(t, "source", parent.Inhibits[0].Side)
+	require.True(t, child.Inhibited)
+	require.Equal(t, "alert 1 of this payload (rule cluster-down)", child.InhibitedBy)
+	got, err := json.Marshal(child.Inhibits[0])
+	require.NoError(t, err)
+	want, err := json.Marshal(map[string]any{"rule": "cluster-down", "file": child.Inhibits[0].File, "line": 3, "side": "target",
+		"equal": map[string]string{"cluster": "eu-1"}, "source_match": `{alertname="ClusterDown"}`, "target_match": `{alertname!="ClusterDown"}`,
+		"inhibited_by_alert": 1})
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(got))
+	require.False(t, other.Inhibited, "another cluster")
+	require.Equal(t, map[string]string{"cluster": "us-1"}, other.Inhibits[0].Equal)
+	require.False(t, noCluster.Inhibited, "a missing label is not eu-1")
+
+	var text strings.Builder
+	rep.WriteText(&text)
+	for _, want := range []string{
+		"  inhibit: INHIBITED by alert 1 of this payload (rule cluster-down) (recorded, notifies nobody until that resolves)\n",
+		`    source of cluster-down (` + child.Inhibits[0].File + `:3): while it fires, mutes alerts matching {alertname!="ClusterDown"} with cluster="eu-1"` + "\n",
+		`    target of cluster-down (` + child.Inhibits[0].File + `:3): muted while an alert matching {alertname="ClusterDown"} with cluster="us-1" fires` + "\n",
+		"  inhibit: not inhibited by this payload (open incidents not looked up: rules test --incidents)\n",
+	} {
+		require.Contains(t, text.String(), want)
+	}
+
+	// With the database: an open incident for us-1 mutes alert 3; the
+	// incident is named before the payload's alert.
+	var asked []string
+	require.NoError(t, rep.FindInhibitors(func(in processor.Inhibit) (int64, error) {
+		asked = append(asked, in.Equal)
+		if in.Equal == `["us-1"]` || in.Equal == `["eu-1"]` {
+			return 42, nil
+		}
+		return 0, nil
+	}))
+	require.Equal(t, []string{`["eu-1"]`, `["us-1"]`, `[""]`}, asked, "targets only")
+	require.Equal(t, "incident #42 (rule cluster-down)", rep.Alerts[1].InhibitedBy)
+	require.Equal(t, "incident #42 (rule cluster-down)", rep.Alerts[2].InhibitedBy)
+	require.Zero(t, rep.Alerts[1].Inhibits[0].InhibitedByAlert)
+	require.False(t, rep.Alerts[3].Inhibited)
+	text.Reset()
+	rep.WriteText(&text)
+	require.Contains(t, text.String(), "  inhibit: not inhibited now (no open incident or alert of this payload is a source)\n")
 }

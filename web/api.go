@@ -178,7 +178,7 @@ func (s *server) getEvent(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"event": eventView{
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
-		ContentType: ev.ContentType, Headers: ev.Headers.V, Body: body, Status: ev.Status, Error: ev.Error,
+		ContentType: ev.ContentType, Headers: s.shownHeaders(c.Request.Context(), ev), Body: body, Status: ev.Status, Error: ev.Error,
 		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
 		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt,
 	}})

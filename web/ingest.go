@@ -17,6 +17,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/redact"
 	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
@@ -106,7 +107,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		ReceivedAt:  receivedAt,
 		RemoteAddr:  c.ClientIP(),
 		ContentType: c.GetHeader("Content-Type"),
-		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth)},
+		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth, secrets...)},
 		Body:        body,
 	}
 	if key := dedupKey(c.Request, src, cfg.Mappings, body, res.DedupKey); key != "" {
@@ -233,30 +234,10 @@ func boundKey(prefix, v string) string {
 	return prefix + "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// keptHeaders returns the request headers to store with the event, with
-// every credential-bearing header redacted.
-func keptHeaders(h http.Header, a config.SourceAuth) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		val := strings.Join(v, ", ")
-		if sensitiveHeader(k) || (a.Header != "" && http.CanonicalHeaderKey(a.Header) == k) {
-			val = "<redacted>"
-		}
-		out[k] = val
-	}
-	return out
-}
-
-func sensitiveHeader(k string) bool {
-	k = strings.ToLower(k)
-	switch k {
-	case "authorization", "proxy-authorization", "cookie", "x-api-key":
-		return true
-	}
-	for _, w := range []string{"token", "secret", "signature", "password", "auth"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
+// keptHeaders returns the request headers to store with the event:
+// credential headers (by name, and the ones a's credential is read from)
+// hidden, and the source's secrets hidden by value in the others (package
+// redact).
+func keptHeaders(h http.Header, a config.SourceAuth, secrets ...string) map[string]string {
+	return redact.Cached(secrets...).HeaderMap(h, a.CredentialHeaders()...)
 }

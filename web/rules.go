@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/rules"
 )
 
@@ -94,6 +95,14 @@ func (s *server) testRules(c *gin.Context) {
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if s.Store != nil {
+		// Which open incident would inhibit each alert, as processing would decide now.
+		db := s.Store.DB.WithContext(c.Request.Context())
+		if err := rep.FindInhibitors(func(in processor.Inhibit) (int64, error) { return processor.FindInhibitor(db, in) }); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, rep)
 }

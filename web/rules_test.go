@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -227,4 +228,51 @@ func TestConfigAPIShowsReloads(t *testing.T) {
 
 func slogTo(w *lockedBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// The dry run names the open incident that inhibits an alert, as
+// processing would decide now, and its answer matches the OpenAPI document.
+func TestRulesTestAPIInhibit(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		h := newRulesHub(t, dialect)
+		dir := filepath.Dir(h.rl.Engine().Files[0])
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "20-inhibit.yaml"), []byte(`
+inhibit_rules:
+  - name: cluster-down
+    source_match: {alert_type: ClusterDown}
+    target_match: ['alert_type!="ClusterDown"']
+    equal: [cluster]
+`), 0o644))
+		require.NoError(t, h.rl.Reload())
+		parent, _ := json.Marshal(map[string]any{"fingerprint": "p1", "status": "firing", "severity": "critical", "service": "k8s",
+			"alert_type": "ClusterDown", "environment": "prod", "labels": map[string]string{"cluster": "eu-1"}})
+		requireAccepted(t, h.post("gen", parent))
+		h.drain()
+		list, _, err := h.st.ListIncidents(context.Background(), store.IncidentFilter{})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+
+		v := validator{t: t, doc: loadOpenAPI(t, h.handler)}
+		ask := func(cluster string) rules.AlertReport {
+			child, _ := json.Marshal(map[string]any{"fingerprint": "c1", "status": "firing", "severity": "warning", "service": "api",
+				"alert_type": "PodCrash", "environment": "prod", "labels": map[string]string{"cluster": cluster}})
+			r := httptest.NewRequest(http.MethodPost, "/api/v1/rules/test", strings.NewReader(`{"source": "gen", "payload": `+string(child)+`}`))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer "+viewerToken)
+			rec := h.do(r)
+			v.check(http.MethodPost, "/api/v1/rules/test", r, rec, http.StatusOK)
+			rep := decode[rules.TestReport](t, rec)
+			require.Len(t, rep.Alerts, 1)
+			return rep.Alerts[0]
+		}
+		a := ask("eu-1")
+		require.True(t, a.Inhibited)
+		require.Equal(t, fmt.Sprintf("incident #%d (rule cluster-down)", list[0].ID), a.InhibitedBy)
+		require.Equal(t, list[0].ID, a.Inhibits[0].InhibitedByIncident)
+		a = ask("us-1")
+		require.False(t, a.Inhibited, "equal: [cluster] differs")
+		require.Equal(t, "target", a.Inhibits[0].Side)
+	})
 }

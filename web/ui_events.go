@@ -270,7 +270,7 @@ func (s *server) eventData(c *gin.Context) (*eventPageView, error) {
 	v.Replayable = ev.Status == store.EventUnmapped || ev.Status == store.EventFailed
 	v.Live = ev.Status == store.EventPending
 	v.Source, _ = s.Config().Source(ev.Source)
-	for k, val := range ev.Headers.V {
+	for k, val := range s.shownHeaders(ctx, ev) {
 		v.Headers = append(v.Headers, kv{k, val})
 	}
 	sort.Slice(v.Headers, func(i, j int) bool { return v.Headers[i].K < v.Headers[j].K })

@@ -15,7 +15,7 @@ func (s *server) verifierFor(a config.SourceAuth) verify.Verifier {
 	case config.AuthNone:
 		return verify.None{}
 	case config.AuthToken:
-		return verify.Token{QueryParam: a.QueryParam}
+		return verify.Token{QueryParam: a.QueryParam, Header: a.Header}
 	case config.AuthBasic:
 		return verify.Basic{Username: a.Username}
 	case config.AuthHMAC:

@@ -146,16 +146,18 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// startHub runs `serve --config cfg` (plus `--database database` when set)
-// on a free port and returns once GET /healthz answers 200. The process is
-// killed at test end if still running; its output is logged on failure.
-func startHub(t *testing.T, cfg, database string) *hub {
+// startHub runs `serve --config cfg` (plus `--database database` when set,
+// then extra) on a free port and returns once GET /healthz answers 200. The
+// process is killed at test end if still running; its output is logged on
+// failure.
+func startHub(t *testing.T, cfg, database string, extra ...string) *hub {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := []string{"serve", "--config", cfg, "--listen", addr}
 	if database != "" {
 		args = append(args, "--database", database)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = filepath.Dir(cfg)
 	cmd.Env = childEnv("INCIDENTHUB_SOURCE_TOKEN="+sourceToken, "INCIDENTHUB_API_TOKEN="+apiToken)

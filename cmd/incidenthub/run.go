@@ -16,6 +16,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/mappings"
 	"github.com/incidenthub/incidenthub/rules"
 )
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			err = usageError("rules: want `rules test --config FILE --source NAME --payload FILE`")
 			break
 		}
-		err = rulesTest(rest[1:], getenv, stdout, stderr)
+		err = rulesTest(ctx, rest[1:], getenv, stdout, stderr)
 	case "registry":
 		err = registryCmd(ctx, rest, getenv, stdout, stderr)
 	case "sources":
@@ -216,10 +217,17 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 		}
 		fmt.Fprintf(tw, "  source %s\tkind %s\t(%s)\n", s.Name, s.Kind, from)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for _, r := range eng.InhibitRules() {
+		fmt.Fprintf(tw, "  inhibit rule %s\tsource %s\ttarget %s\tequal [%s]\t(%s:%d)\n", r.Name, r.Source, r.Target, strings.Join(r.Equal, ", "), r.File, r.Line)
+	}
 	return tw.Flush()
 }
 
-func rulesTest(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func rulesTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("config", "", "config file (YAML); required")
@@ -227,6 +235,7 @@ func rulesTest(args []string, getenv func(string) string, stdout, stderr io.Writ
 	payload := fs.String("payload", "", "file holding the webhook body (JSON); required")
 	at := fs.String("at", "", "evaluate as if received at this RFC 3339 time (silences); default now")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	incidents := fs.Bool("incidents", false, "look up the open incidents that inhibit each alert in the config's database (read only; $"+EnvDatabaseURL+" overrides it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -245,13 +254,27 @@ func rulesTest(args []string, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("read payload: %w", err)
 	}
-	_, eng, err := rules.Load(*file, getenv)
+	cfg, eng, err := rules.Load(*file, getenv)
 	if err != nil {
 		return err
 	}
 	rep, err := eng.Test(*source, body, when)
 	if err != nil {
 		return errors.New(incidenthub.ErrorMessage(err))
+	}
+	if *incidents {
+		if url := getenv(EnvDatabaseURL); url != "" {
+			cfg.Database.URL = config.Secret(url)
+		}
+		st, err := app.OpenStore(ctx, cfg, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		db := st.DB.WithContext(ctx)
+		if err := rep.FindInhibitors(func(in processor.Inhibit) (int64, error) { return processor.FindInhibitor(db, in) }); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -22,6 +22,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/audit"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/registry"
@@ -134,6 +135,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// summaries, flap settling); several replicas may run it.
 	sweeper := &correlation.Sweeper{Store: st, Policy: policy, Notifier: proc.Notifier, Log: log,
 		Interval: cfg.Correlation.SweepInterval.Std()}
+	// Notification holds (silences, inhibitions, notify_after, min_alerts)
+	// end here: every processing replica releases them. Each feature
+	// registers the checker of its hold kind below.
+	releaser := hold.NewReleaser(st, proc.Notifier, log)
+	releaser.Register(hold.Inhibit, processor.InhibitEnded)
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
@@ -180,10 +186,14 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	go func() {
 		defer close(procDone)
 		if cfg.Ingest.Processing() {
-			sweepDone := make(chan struct{})
+			sweepDone, releaseDone, sourcesDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 			go func() { defer close(sweepDone); sweeper.Run(procCtx) }()
+			go func() { defer close(releaseDone); releaser.Run(procCtx) }()
+			go func() { defer close(sourcesDone); recordInhibitSources(procCtx, st, rl, log) }()
 			proc.Run(procCtx)
 			<-sweepDone
+			<-releaseDone
+			<-sourcesDone
 		}
 	}()
 	// Reload on SIGHUP and on file changes. (SIGHUP is caught here, beside
@@ -195,6 +205,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	defer stopWatch()
 	rl.OnReload = func(newCfg *config.Config, version, previous string, rerr error) {
 		auditReload(watchCtx, st, hooks, log, newCfg, withVerifiers, version, previous, rerr)
+		if rerr == nil && cfg.Ingest.Processing() {
+			recordInhibitSources(watchCtx, st, rl, log)
+		}
 	}
 	go rl.Watch(watchCtx, hup)
 

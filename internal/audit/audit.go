@@ -19,6 +19,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/incidenthub/incidenthub/internal/redact"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
@@ -150,14 +151,11 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// sensitiveWords mark a key whose string value is a credential.
-var sensitiveWords = []string{"secret", "token", "password", "passwd", "signature", "credential", "authorization", "api_key", "apikey"}
-
 // Redacted is what a credential's value becomes in the audit trail.
-const Redacted = "<redacted>"
+const Redacted = redact.Mark
 
 // redacted encodes v as JSON with every non-empty string under a
-// credential-like key replaced by Redacted.
+// credential-like key (redact.SensitiveKey) replaced by Redacted.
 func redacted(v any) (jsonText, error) {
 	if v == nil {
 		return nil, nil
@@ -176,38 +174,28 @@ func redacted(v any) (jsonText, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(redact(tree)); err != nil {
+	if err := enc.Encode(hide(tree)); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSpace(buf.Bytes()), nil
 }
 
-func redact(v any) any {
+func hide(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, child := range t {
-			if s, ok := child.(string); ok && s != "" && sensitiveKey(k) {
+			if s, ok := child.(string); ok && s != "" && redact.SensitiveKey(k) {
 				t[k] = Redacted
 				continue
 			}
-			t[k] = redact(child)
+			t[k] = hide(child)
 		}
 	case []any:
 		for i := range t {
-			t[i] = redact(t[i])
+			t[i] = hide(t[i])
 		}
 	}
 	return v
-}
-
-func sensitiveKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // jsonText is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite,

@@ -158,8 +158,10 @@ var AuthTypes = []string{AuthNone, AuthToken, AuthBasic, AuthHMAC, AuthSentry, A
 // SourceAuth is how a source proves a request is its own.
 type SourceAuth struct {
 	Type string `yaml:"type"`
-	// token: compared with "Authorization: Bearer <token>" or, when
-	// QueryParam is set, with that query parameter.
+	// token: compared with "Authorization: Bearer <token>", with the
+	// value of Header when set (for senders that put it in a header of
+	// their own, e.g. Api-Key) or, when QueryParam is set, with that query
+	// parameter.
 	Token      Secret `yaml:"token"`
 	QueryParam string `yaml:"query_param"`
 	// basic: HTTP Basic credentials; Password is the rotated secret.
@@ -216,7 +218,7 @@ func (a SourceAuth) VendorIssued() bool {
 // authKeys are the auth keys each type reads besides type.
 var authKeys = map[string][]string{
 	AuthNone:             nil,
-	AuthToken:            {"token", "query_param"},
+	AuthToken:            {"token", "query_param", "header"},
 	AuthBasic:            {"username", "password"},
 	AuthHMAC:             {"secret", "header", "encoding", "prefix"},
 	AuthSentry:           {"secret", "tolerance"},

@@ -103,6 +103,10 @@ type Target struct {
 	RateLimit           RateLimit      `yaml:"rate_limit"`
 	CircuitBreaker      CircuitBreaker `yaml:"circuit_breaker"`
 	AllowPrivateNetwork bool           `yaml:"allow_private_network"`
+	// PublicQueryParams names the query parameters of the target's URLs
+	// whose values are not secrets: the hub shows them; every other query
+	// value, and any user information, it hides (see redact.go).
+	PublicQueryParams []string `yaml:"public_query_params"`
 
 	// RegistryInfo: owner, description, events, expected_interval, rotation
 	// (webhook targets: the signing secret).
@@ -326,6 +330,7 @@ func (c *Config) validateTargets(d *document) {
 			}
 		}
 		c.loadTargetMapping(d, t, p)
+		t.validatePublicQueryParams(d, p)
 		if t.UpdateInterval != nil && *t.UpdateInterval < 0 {
 			d.at(p+".update_interval", "must not be negative")
 		}

@@ -35,6 +35,8 @@ import (
 	"github.com/incidenthub/incidenthub/connectors"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/hold"
+	"github.com/incidenthub/incidenthub/internal/redact"
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
@@ -88,6 +90,7 @@ type target struct {
 	conn    connectors.Notifier
 	breaker *breaker
 	limiter *rate.Limiter
+	redact  *redact.Redactor // cfg.Redactor(): for errors the engine keeps, logs and returns
 }
 
 // runner is the part of a River client the engine starts and stops.
@@ -143,7 +146,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 			name := tc.Name
 			su.SetSecretSource(func(ctx context.Context) ([]string, bool, error) { return o.Secrets(ctx, name) })
 		}
-		t := &target{cfg: tc, conn: conn, breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
+		t := &target{cfg: tc, conn: conn, redact: tc.Redactor(), breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
 			probe: tc.CircuitBreaker.ProbeInterval.Std(), disableAfter: tc.CircuitBreaker.DisableAfter.Std()}}
 		if tc.RateLimit.PerSecond > 0 {
 			t.limiter = rate.NewLimiter(rate.Limit(tc.RateLimit.PerSecond), tc.RateLimit.Burst)
@@ -242,6 +245,14 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 	if !ch.Notify || ch.IncidentID == 0 {
 		return nil
+	}
+	if ch.Actor == "" {
+		// A notify_after or min_alerts hold keeps alert-driven changes
+		// back; the hold's release enqueues the sync (internal/hold). A
+		// person's change is delivered regardless.
+		if gated, err := hold.Gated(tx, ch.IncidentID); err != nil || gated {
+			return err
+		}
 	}
 	for _, name := range ch.Targets {
 		if _, ok := e.targets[name]; !ok {
@@ -396,7 +407,7 @@ func (e *Engine) Verify(ctx context.Context, name string) error {
 		return incidenthub.Errorf(incidenthub.EUNPROCESSABLE, "target %q is of type %s, which has no verify", name, t.cfg.Type)
 	}
 	if err := v.Verify(ctx); err != nil {
-		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
+		return errors.New(t.redact.String(err.Error()))
 	}
 	return nil
 }
@@ -446,7 +457,7 @@ func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) e
 		ev.Target = name
 	}
 	if err := s.SendEvent(ctx, ev); err != nil {
-		return errors.New(newRedactor(t.cfg.SecretValues()).text(err.Error()))
+		return errors.New(t.redact.String(err.Error()))
 	}
 	return nil
 }

@@ -8,13 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/redact"
 )
 
 // RefusedError is the SSRF guard refusing an address.
@@ -127,7 +126,7 @@ func HTTPClient(t *config.Target, d config.Delivery) *http.Client {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &http.Client{
-		Transport:     &recording{base: tr, redact: newRedactor(t.SecretValues())},
+		Transport:     &recording{base: tr, redact: t.Redactor(), public: t.PublicQueryParams},
 		Timeout:       t.Timeout.Std(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -175,7 +174,8 @@ func withRecorder(ctx context.Context, r *recorder) context.Context {
 // recorder.
 type recording struct {
 	base   http.RoundTripper
-	redact *redactor
+	redact *redact.Redactor
+	public []string // the target's public_query_params
 }
 
 func (t *recording) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -183,28 +183,28 @@ func (t *recording) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rec == nil {
 		return t.base.RoundTrip(req)
 	}
-	ex := &exchange{start: time.Now().UTC(), method: req.Method, url: t.redact.url(req.URL),
-		reqHeader: t.redact.header(req.Header)}
+	ex := &exchange{start: time.Now().UTC(), method: req.Method, url: t.redact.String(redact.URLOf(req.URL, t.public)),
+		reqHeader: t.redact.Header(req.Header)}
 	if req.GetBody != nil {
 		if b, err := req.GetBody(); err == nil {
 			body, _ := io.ReadAll(io.LimitReader(b, maxLoggedBody+1))
 			b.Close()
-			ex.reqBody = t.redact.body(capBody(body))
+			ex.reqBody = t.redact.Bytes(capBody(body))
 		}
 	}
 	defer rec.add(ex)
 	resp, err := t.base.RoundTrip(req)
 	ex.latency = time.Since(ex.start)
 	if err != nil {
-		ex.err = t.redact.text(err.Error())
+		ex.err = t.redact.String(err.Error())
 		return nil, err
 	}
 	ex.status = resp.StatusCode
-	ex.respHeader = t.redact.header(resp.Header)
+	ex.respHeader = t.redact.Header(resp.Header)
 	head, rerr := io.ReadAll(io.LimitReader(resp.Body, maxLoggedBody+1))
-	ex.respBody = t.redact.body(capBody(head))
+	ex.respBody = t.redact.Bytes(capBody(head))
 	if rerr != nil {
-		ex.err = t.redact.text(rerr.Error())
+		ex.err = t.redact.String(rerr.Error())
 	}
 	resp.Body = struct {
 		io.Reader
@@ -218,75 +218,4 @@ func capBody(b []byte) []byte {
 		return append(b[:maxLoggedBody:maxLoggedBody], []byte("…[truncated]")...)
 	}
 	return b
-}
-
-const redacted = "<redacted>"
-
-// redactor removes secrets from what the attempt log keeps: credential
-// headers, credential-looking query parameters, and every configured
-// secret value wherever it appears.
-type redactor struct{ secrets []string }
-
-func newRedactor(secrets []string) *redactor {
-	r := &redactor{}
-	for _, s := range secrets {
-		if len(s) < 4 {
-			continue // too short to replace safely; such values are not logged as headers either
-		}
-		r.secrets = append(r.secrets, s, url.QueryEscape(s))
-	}
-	return r
-}
-
-var sensitiveHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true}
-
-func sensitiveName(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "auth"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *redactor) text(s string) string {
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, redacted)
-	}
-	return s
-}
-
-func (r *redactor) body(b []byte) string { return r.text(string(b)) }
-
-func (r *redactor) header(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		for _, v := range vs {
-			if sensitiveHeaders[http.CanonicalHeaderKey(k)] || sensitiveName(k) {
-				v = redacted
-			}
-			out[k] = append(out[k], r.text(v))
-		}
-	}
-	return out
-}
-
-func (r *redactor) url(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User(redacted)
-	}
-	q := c.Query()
-	changed := false
-	for k := range q {
-		if sensitiveName(k) || k == "sig" || k == "signature" || k == "key" {
-			q.Set(k, redacted)
-			changed = true
-		}
-	}
-	if changed {
-		c.RawQuery = q.Encode()
-	}
-	return r.text(c.String())
 }

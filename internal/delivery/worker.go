@@ -405,11 +405,15 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 		at := now.Add(wait)
 		next = &at
 	}
+	errText := "" // what is kept and logged of sendErr: the target's secrets redacted
+	if sendErr != nil {
+		errText = t.redact.String(sendErr.Error())
+	}
 	if !shutdown {
 		if disabled, enabled := t.breaker.done(now, sendErr == nil || !retry); disabled {
 			e.disabled.WithLabelValues(t.cfg.Name).Set(1)
 			e.log.Error("delivery target disabled: it has been failing for longer than circuit_breaker.disable_after; deliveries are kept and it is probed every probe_interval",
-				"target", t.cfg.Name, "disable_after", t.cfg.CircuitBreaker.DisableAfter.Std(), "err", sendErr)
+				"target", t.cfg.Name, "disable_after", t.cfg.CircuitBreaker.DisableAfter.Std(), "err", errText)
 		} else if enabled {
 			e.disabled.WithLabelValues(t.cfg.Name).Set(0)
 			e.log.Info("delivery target answers again; re-enabled", "target", t.cfg.Name)
@@ -417,10 +421,6 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 	}
 	e.attempts.WithLabelValues(t.cfg.Name, outcome).Inc()
 
-	errText := ""
-	if sendErr != nil {
-		errText = newRedactor(t.cfg.SecretValues()).text(sendErr.Error())
-	}
 	rows := attemptRows(d.ID, attemptNo, rec.list(), started, now, errText, outcome, next)
 	err := db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&rows).Error; err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/incidenthub/incidenthub/internal/redact"
 )
 
 // Error is a failed call to a vendor API.
@@ -144,12 +146,6 @@ func Body(b []byte) string {
 	return s
 }
 
-// Redact replaces every non-empty secret in s by "<redacted>".
-func Redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "<redacted>")
-		}
-	}
-	return s
-}
+// Redact replaces every secret in s, in each of its encodings, by
+// "<redacted>" (package redact).
+func Redact(s string, secrets ...string) string { return redact.New(secrets...).String(s) }

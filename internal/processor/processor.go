@@ -55,6 +55,9 @@ type Routing struct {
 	Drop     bool              // discard the alert (recorded on the event)
 	Silenced bool              // correlate and record, notify nobody
 	Resolve  string            // how the incident resolves: "all", "any", "manual"; "" for the default
+	// Inhibits is the alert's part in the inhibit rules whose source or
+	// target side it matches (inhibit.go).
+	Inhibits []Inhibit
 }
 
 // DefaultRouter routes every alert to the same targets.
@@ -191,10 +194,6 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	}
 	alerts := res.Alerts
 	now := time.Now().UTC()
-	type routed struct {
-		in    correlation.Input
-		alert int // its index in alerts
-	}
 	batch := make([]routed, 0, len(alerts))
 	for i, a := range alerts {
 		r := Routing{Alert: a}
@@ -211,17 +210,30 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
-		batch = append(batch, routed{in, i})
+		batch = append(batch, routed{in: in, alert: i, inhibits: r.Inhibits})
 	}
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
 	slices.SortStableFunc(batch, func(a, b routed) int { return strings.Compare(a.in.Key, b.in.Key) })
+	inhibited, err := inhibitions(tx, batch)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
 	inputs := make([]correlation.Input, len(batch))
 	for j, r := range batch {
 		inputs[j] = r.in
+		if _, ok := inhibited[j]; ok {
+			inputs[j].Silenced = true // correlate and record, notify nobody
+		}
 	}
 	changes, err := correlation.ApplyBatch(tx, inputs)
 	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	if err := recordInhibited(tx, inhibited, changes); err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	if err := recordSources(tx, batch, changes); err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
 	}
 	// The event records the alerts as correlated: a resolve that carried
@@ -237,6 +249,13 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		}
 	}
 	return store.EventProcessed, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: res.Warnings})
+}
+
+// routed is one alert of an event on its way to correlation.
+type routed struct {
+	in       correlation.Input
+	alert    int // its index in the event's alerts
+	inhibits []Inhibit
 }
 
 // recordFailure counts a failed attempt outside the rolled-back transaction

@@ -11,6 +11,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/redact"
 )
 
 // Fields are the editable fields of an API-managed entry. On update, nil
@@ -44,7 +45,9 @@ func (f Fields) apply(row *entryRow, now time.Time) error {
 		row.Events.V = slices.Clone(*f.Events)
 	}
 	if f.Endpoint != nil {
-		row.Endpoint = strings.TrimSpace(*f.Endpoint)
+		// Kept and shown redacted: the registry records where an entry
+		// points, not how it authenticates.
+		row.Endpoint = redact.URL(strings.TrimSpace(*f.Endpoint), nil)
 	}
 	if f.AuthMethod != nil {
 		row.AuthMethod = strings.TrimSpace(*f.AuthMethod)

@@ -95,7 +95,7 @@ type Spec struct {
 	Name             string
 	Direction        string
 	Kind             string
-	Endpoint         string // inbound: /hooks/{name}; outbound: the URL
+	Endpoint         string // inbound: /hooks/{name}; outbound: the URL, redacted (config.Target.ShownURL)
 	AuthMethod       string // none | token | hmac | standard-webhooks | a connector's own
 	Owner            Owner
 	Description      string
@@ -140,7 +140,7 @@ func FromTargets(targets []config.Target) []Spec {
 	out := make([]Spec, 0, len(targets))
 	for _, t := range targets {
 		sp := Spec{
-			Name: t.Name, Direction: Outbound, Kind: t.Type, Endpoint: t.URL, AuthMethod: t.Type,
+			Name: t.Name, Direction: Outbound, Kind: t.Type, Endpoint: t.ShownURL(), AuthMethod: t.Type,
 			Owner: Owner{Name: t.Owner.Name, Contact: t.Owner.Contact}, Description: t.Description,
 			Events: t.Events, ExpectedInterval: t.ExpectedInterval.Std(),
 			Schedule: t.Rotation.Schedule, Overlap: t.Rotation.Overlap.Std(),

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/incidenthub/incidenthub/internal/redact"
 	"github.com/incidenthub/incidenthub/migrations"
 )
 
@@ -102,16 +103,19 @@ func sqliteDSN(path string) string {
 	return path + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
 }
 
-// redactURL removes a URL's password from a driver error message.
+// redactURL removes a URL's password, in any encoding, from a driver
+// error message.
 func redactURL(msg, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return msg
 	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "<secret>")
+	p, ok := u.User.Password()
+	if ok && p != "" && len(p) < redact.MinLen {
+		// Too short to search for in its encodings; hidden as written.
+		return strings.ReplaceAll(msg, p, redact.Mark)
 	}
-	return msg
+	return redact.New(p).String(msg)
 }
 
 // Close closes the database.

@@ -7,11 +7,13 @@ import (
 )
 
 // Token checks a shared token (auth type token), sent as
-// "Authorization: Bearer <token>" or, when QueryParam is set, as that query
-// parameter (for senders that cannot set headers). The secrets are the
-// valid tokens.
+// "Authorization: Bearer <token>", as the value of Header when set (for
+// senders that name their own header, e.g. Api-Key) or, when QueryParam is
+// set, as that query parameter (for senders that cannot set headers). The
+// secrets are the valid tokens.
 type Token struct {
 	QueryParam string
+	Header     string
 }
 
 var _ Verifier = Token{}
@@ -22,6 +24,9 @@ func (v Token) Verify(_ context.Context, r Request, secrets []string) (Result, e
 	if v.QueryParam != "" {
 		got = r.Query.Get(v.QueryParam)
 	}
+	if got == "" && v.Header != "" {
+		got = strings.TrimSpace(r.Header.Get(v.Header))
+	}
 	if got == "" {
 		if t, ok := Credentials(r.Header.Get("Authorization"), "Bearer"); ok {
 			got = strings.TrimSpace(t)
@@ -29,6 +34,9 @@ func (v Token) Verify(_ context.Context, r Request, secrets []string) (Result, e
 	}
 	if got == "" {
 		where := `an "Authorization: Bearer <token>" header`
+		if v.Header != "" {
+			where += ", a " + strconv.Quote(v.Header) + " header"
+		}
 		if v.QueryParam != "" {
 			where += " or the " + strconv.Quote(v.QueryParam) + " query parameter"
 		}

@@ -31,4 +31,12 @@ func TestToken(t *testing.T) {
 		{name: "bearer still works", header: hdr(bearer("Bearer " + tok)...), secrets: secrets},
 		{name: "query missing", secrets: secrets, words: []string{"missing token", `"token" query parameter`}},
 	}, nil)
+
+	runCases(t, Token{Header: "Api-Key"}, []testCase{
+		{name: "header", header: hdr("Api-Key", tok), secrets: secrets},
+		{name: "header, other case, padded", header: hdr("api-key", " "+tok+" "), secrets: secrets},
+		{name: "header wrong", header: hdr("Api-Key", "x"), secrets: secrets, words: []string{"invalid token"}},
+		{name: "bearer still works", header: hdr(bearer("Bearer " + tok)...), secrets: secrets},
+		{name: "header missing", secrets: secrets, words: []string{"missing token", `"Api-Key" header`}},
+	}, nil)
 }
