@@ -325,7 +325,7 @@ func TestValidation(t *testing.T) {
 			[]string{`a.yaml:3:5: rules[1]: unreachable: rule "x"`}},
 		{"unknown key in a rule", "routing: {rules_dir: rules}\n",
 			map[string]string{"a.yaml": "rules:\n  - {name: x, when: 'true', routes: [a]}\n"},
-			[]string{`a.yaml:2:29: rules[0].routes: unknown key (known keys: continue, description, drop, name, resolve, route, set, when)`}},
+			[]string{`a.yaml:2:29: rules[0].routes: unknown key (known keys: continue, description, drop, min_alerts, name, notify_after, resolve, route, set, when)`}},
 		{"non-string set value", "routing: {rules_dir: rules}\n",
 			map[string]string{"a.yaml": "rules:\n  - name: x\n    when: 'true'\n    set: {severity: 'severity_rank + 1'}\n"},
 			[]string{`a.yaml:4:21: rules[0].set.severity: expected string, but got int`}},

@@ -140,6 +140,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// registers the checker of its hold kind below.
 	releaser := hold.NewReleaser(st, proc.Notifier, log)
 	releaser.Register(hold.Inhibit, processor.InhibitEnded)
+	// notify_after and min_alerts use the built-in checkers; a min_alerts
+	// hold is also checked as soon as an alert joins its incident.
+	proc.Holds = releaser
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify

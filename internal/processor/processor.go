@@ -18,6 +18,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
@@ -58,6 +59,10 @@ type Routing struct {
 	// Inhibits is the alert's part in the inhibit rules whose source or
 	// target side it matches (inhibit.go).
 	Inhibits []Inhibit
+	// NotifyAfter and MinAlerts hold back the first notification of an
+	// incident the alert opens (notify.go); 0 holds nothing.
+	NotifyAfter time.Duration
+	MinAlerts   int
 }
 
 // DefaultRouter routes every alert to the same targets.
@@ -82,6 +87,9 @@ type Processor struct {
 	// SNS handles Amazon SNS subscription messages before mapping (sns.go);
 	// nil maps every event.
 	SNS *sns.Subscriptions
+	// Holds, when set, checks min_alerts holds as soon as an alert joins
+	// their incident (notify.go); without it they end at its next pass.
+	Holds *hold.Releaser
 
 	store   *store.Store
 	log     *slog.Logger
@@ -210,7 +218,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 		if in.Key == "" {
 			in.Key = correlation.Key(in.Alert)
 		}
-		batch = append(batch, routed{in: in, alert: i, inhibits: r.Inhibits})
+		batch = append(batch, routed{in: in, alert: i, inhibits: r.Inhibits, notifyAfter: r.NotifyAfter, minAlerts: r.MinAlerts})
 	}
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
@@ -236,6 +244,10 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	if err := recordSources(tx, batch, changes); err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
 	}
+	recheck, err := p.holdFirst(tx, batch, changes, now)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
 	// The event records the alerts as correlated: a resolve that carried
 	// no start time shows the start of the firing it resolved.
 	for j, ch := range changes {
@@ -248,6 +260,9 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 			}
 		}
 	}
+	if err := p.checkHolds(tx, recheck, now); err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
 	return store.EventProcessed, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: res.Warnings})
 }
 
@@ -256,6 +271,9 @@ type routed struct {
 	in       correlation.Input
 	alert    int // its index in the event's alerts
 	inhibits []Inhibit
+	// notifyAfter and minAlerts: Routing's (notify.go).
+	notifyAfter time.Duration
+	minAlerts   int
 }
 
 // recordFailure counts a failed attempt outside the rolled-back transaction
