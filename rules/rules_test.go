@@ -408,7 +408,7 @@ func TestExampleRules(t *testing.T) {
 	}
 	_, eng, err := rules.Load("../examples/rules.yaml", getenv)
 	require.NoError(t, err)
-	require.Equal(t, 8, eng.Rules())
+	require.Equal(t, 9, eng.Rules())
 	require.Len(t, eng.Silences(), 2)
 	require.Len(t, eng.InhibitRules(), 2)
 
@@ -420,6 +420,13 @@ func TestExampleRules(t *testing.T) {
 	require.Equal(t, incidenthub.SeverityCritical, res.Alert.Severity)
 	require.Equal(t, "payments/DiskFull/eu-1", res.Key)
 	require.Equal(t, "all", res.Resolve)
+	require.Zero(t, res.NotifyAfter)
+
+	res, err = eng.Evaluate(alert(func(a *incidenthub.Alert) { a.AlertType = "NodeNotReady" }))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Minute, res.NotifyAfter)
+	require.Equal(t, 2, res.MinAlerts)
+	require.Equal(t, "rule node-problems-wait", res.NotifyAfterFrom)
 }
 
 // The dry run normalizes with the config's mappings, so a source whose kind
