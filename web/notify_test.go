@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,4 +44,30 @@ rules:
 	require.Equal(t, "rule batch-waits", a.NotifyAfterFrom)
 	require.Equal(t, 3, a.MinAlerts)
 	require.Equal(t, "rule batch-waits", a.MinAlertsFrom)
+}
+
+// The Rules playground shows when an alert's incident first notifies.
+func TestUIPlaygroundNotifyHold(t *testing.T) {
+	t.Parallel()
+	a := newAdminHub(t, store.SQLite)
+	dir := filepath.Dir(a.rl.Engine().Files[0])
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "05-hold.yaml"), []byte(`
+rules:
+  - name: batch-waits
+    when: 'service == "batch"'
+    notify_after: 2m
+    min_alerts: 3
+    continue: true
+`), 0o644))
+	require.NoError(t, a.rl.Reload())
+	b := a.signedIn(t, adViewerToken)
+	p := b.get("/ui/rules")
+	run := b.post("/ui/rules", url.Values{"csrf": {p.csrf(t)}, "source": {"gen"},
+		"payload": {`{"alerts":[{"fingerprint":"b-1","status":"firing","service":"batch","alert_type":"late","severity":"warning","title":"Job late"}]}`}})
+	require.Equal(t, http.StatusOK, run.StatusCode, run.Body)
+	require.Contains(t, run.Body, `<dt>First notification</dt><dd>after 2m0s <span class="muted small">from rule batch-waits</span> and once it has 3 member alerts <span class="muted small">from rule batch-waits</span>: the incident opens at once`)
+	other := b.post("/ui/rules", url.Values{"csrf": {p.csrf(t)}, "source": {"gen"},
+		"payload": {`{"alerts":[{"fingerprint":"w-1","status":"firing","service":"web","alert_type":"slow","severity":"warning","title":"Slow"}]}`}})
+	require.Equal(t, http.StatusOK, other.StatusCode, other.Body)
+	require.NotContains(t, other.Body, "First notification", "at once: nothing to say")
 }
