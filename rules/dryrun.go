@@ -51,6 +51,13 @@ type AlertReport struct {
 	Inhibits    []InhibitReport `json:"inhibits"`
 	Inhibited   bool            `json:"inhibited"`
 	InhibitedBy string          `json:"inhibited_by,omitempty"`
+	// NotifyAfter (a Go duration, e.g. "2m0s") and MinAlerts hold back the
+	// first notification of an incident the alert opens; the From fields
+	// say whether routing or which rule set them. Absent: no hold.
+	NotifyAfter     string `json:"notify_after,omitempty"`
+	NotifyAfterFrom string `json:"notify_after_from,omitempty"`
+	MinAlerts       int    `json:"min_alerts,omitempty"`
+	MinAlertsFrom   string `json:"min_alerts_from,omitempty"`
 }
 
 // InhibitReport is an alert's part in one inhibit rule.
@@ -103,6 +110,7 @@ func (e *Engine) Test(source string, payload []byte, at time.Time) (*TestReport,
 		for _, in := range res.Inhibits {
 			ar.Inhibits = append(ar.Inhibits, e.inhibitReport(in, &res.Alert))
 		}
+		ar.hold(res)
 		if ar.Rules == nil {
 			ar.Rules = []Step{}
 		}
@@ -249,6 +257,7 @@ func (r *TestReport) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  silence: none applies\n")
 		}
 		a.writeInhibits(w, r.Incidents)
+		a.writeHold(w)
 	}
 }
 

@@ -33,6 +33,9 @@ type Engine struct {
 	kinds    map[string]string      // source name → kind
 	mappings *mappings.Set          // the kinds' mappings (nil: built-ins only)
 	defaults []string
+	// routing's notify_after and min_alerts (notify.go)
+	notifyAfter time.Duration
+	minAlerts   int
 }
 
 var (
@@ -51,6 +54,9 @@ type rule struct {
 	drop    bool
 	cont    bool
 	resolve string
+	// notifyAfter and minAlerts, when set, override routing's (notify.go).
+	notifyAfter *time.Duration
+	minAlerts   *int
 }
 
 type setter struct {
@@ -86,6 +92,10 @@ type Result struct {
 	// DroppedBy and SilencedBy name the rule and silence, when any.
 	DroppedBy  string
 	SilencedBy string
+	// NotifyAfterFrom and MinAlertsFrom say where Routing's NotifyAfter and
+	// MinAlerts came from: "routing" or "rule <name>"; "" when unset.
+	NotifyAfterFrom string
+	MinAlertsFrom   string
 }
 
 // Route implements processor.Router.
@@ -106,6 +116,7 @@ func (e *Engine) evaluate(a incidenthub.Alert, trace bool) (Result, error) {
 	env.fill(&a)
 
 	res := Result{KeyFrom: "default"}
+	e.holdDefaults(&res)
 	if p := e.keys[a.Source]; p != nil {
 		k, err := runString(m, p, &env)
 		if err != nil {
@@ -164,6 +175,7 @@ func (e *Engine) evaluate(a incidenthub.Alert, trace bool) (Result, error) {
 		if r.resolve != "" {
 			res.Resolve = r.resolve
 		}
+		r.hold(&res)
 		if !r.cont {
 			break
 		}
@@ -171,6 +183,7 @@ func (e *Engine) evaluate(a incidenthub.Alert, trace bool) (Result, error) {
 	res.Alert = a
 	if res.Drop {
 		res.Targets, res.Key, res.Resolve = nil, "", ""
+		res.NotifyAfter, res.NotifyAfterFrom, res.MinAlerts, res.MinAlertsFrom = 0, "", 0, ""
 		return res, nil
 	}
 	if !routed {

@@ -33,6 +33,9 @@ type ruleSpec struct {
 	Drop        bool              `yaml:"drop"`
 	Continue    bool              `yaml:"continue"`
 	Resolve     string            `yaml:"resolve"`
+	// NotifyAfter and MinAlerts override routing's (notify.go).
+	NotifyAfter *config.Duration `yaml:"notify_after"`
+	MinAlerts   *int             `yaml:"min_alerts"`
 }
 
 type silenceSpec struct {
@@ -88,12 +91,14 @@ func Load(path string, getenv func(string) string, opts ...Option) (*config.Conf
 // files) into an Engine, reporting problems through cfg.
 func build(cfg *config.Config, getenv func(string) string, configData []byte) *Engine {
 	e := &Engine{
-		keys:     map[string]*vm.Program{},
-		kinds:    map[string]string{},
-		defaults: slices.Clone(cfg.Routing.Default),
-		mappings: cfg.Mappings,
-		LoadedAt: time.Now().UTC(),
-		File:     cfg.File,
+		keys:        map[string]*vm.Program{},
+		kinds:       map[string]string{},
+		defaults:    slices.Clone(cfg.Routing.Default),
+		notifyAfter: cfg.Routing.NotifyAfter.Std(),
+		minAlerts:   cfg.Routing.MinAlerts,
+		mappings:    cfg.Mappings,
+		LoadedAt:    time.Now().UTC(),
+		File:        cfg.File,
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00", cfg.File, len(configData))
@@ -247,6 +252,7 @@ func (l *loader) rule(doc *config.Document, p string, rs ruleSpec) *rule {
 	default:
 		bad(p+".resolve", "must be one of all, any, manual (got %q)", rs.Resolve)
 	}
+	l.notifyHold(p, rs, r, bad)
 	if rs.Drop && (rs.Continue || len(rs.Route) > 0 || len(rs.Set) > 0) {
 		bad(p+".drop", "a dropping rule cannot also route, set or continue: the alert is discarded")
 	}

@@ -325,7 +325,7 @@ func TestValidation(t *testing.T) {
 			[]string{`a.yaml:3:5: rules[1]: unreachable: rule "x"`}},
 		{"unknown key in a rule", "routing: {rules_dir: rules}\n",
 			map[string]string{"a.yaml": "rules:\n  - {name: x, when: 'true', routes: [a]}\n"},
-			[]string{`a.yaml:2:29: rules[0].routes: unknown key (known keys: continue, description, drop, name, resolve, route, set, when)`}},
+			[]string{`a.yaml:2:29: rules[0].routes: unknown key (known keys: continue, description, drop, min_alerts, name, notify_after, resolve, route, set, when)`}},
 		{"non-string set value", "routing: {rules_dir: rules}\n",
 			map[string]string{"a.yaml": "rules:\n  - name: x\n    when: 'true'\n    set: {severity: 'severity_rank + 1'}\n"},
 			[]string{`a.yaml:4:21: rules[0].set.severity: expected string, but got int`}},
@@ -408,7 +408,7 @@ func TestExampleRules(t *testing.T) {
 	}
 	_, eng, err := rules.Load("../examples/rules.yaml", getenv)
 	require.NoError(t, err)
-	require.Equal(t, 8, eng.Rules())
+	require.Equal(t, 9, eng.Rules())
 	require.Len(t, eng.Silences(), 2)
 	require.Len(t, eng.InhibitRules(), 2)
 
@@ -420,6 +420,13 @@ func TestExampleRules(t *testing.T) {
 	require.Equal(t, incidenthub.SeverityCritical, res.Alert.Severity)
 	require.Equal(t, "payments/DiskFull/eu-1", res.Key)
 	require.Equal(t, "all", res.Resolve)
+	require.Zero(t, res.NotifyAfter)
+
+	res, err = eng.Evaluate(alert(func(a *incidenthub.Alert) { a.AlertType = "NodeNotReady" }))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Minute, res.NotifyAfter)
+	require.Equal(t, 2, res.MinAlerts)
+	require.Equal(t, "rule node-problems-wait", res.NotifyAfterFrom)
 }
 
 // The dry run normalizes with the config's mappings, so a source whose kind

@@ -146,6 +146,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	releaser := hold.NewReleaser(st, proc.Notifier, log)
 	releaser.Register(hold.Inhibit, processor.InhibitEnded)
 	releaser.Register(hold.Silence, silence.HoldChecker)
+	// notify_after and min_alerts use the built-in checkers; a min_alerts
+	// hold is also checked as soon as an alert joins its incident.
+	proc.Holds = releaser
 	accepted := func() {}
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify

@@ -120,6 +120,10 @@ type Routing struct {
 	// RulesDir is a directory of rule files (*.yaml, *.yml), loaded in name
 	// order; relative to the config file's directory. Empty: no rules.
 	RulesDir string `yaml:"rules_dir"`
+	// NotifyAfter and MinAlerts hold back the first notification of every
+	// incident unless a rule says otherwise (notify.go).
+	NotifyAfter Duration `yaml:"notify_after"`
+	MinAlerts   int      `yaml:"min_alerts"`
 }
 
 // Source is one inbound endpoint, POST /hooks/{name}.
@@ -402,6 +406,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 	}
 	c.validateTargets(d)
 	c.validateSlack(d)
+	c.validateNotify(d)
 	for i, name := range c.Routing.Default {
 		if !c.HasTarget(name) {
 			d.at(fmt.Sprintf("routing.default[%d]", i), "unknown target %q", name)

@@ -51,9 +51,11 @@ type receiver struct {
 }
 
 type event struct {
-	ID       string               `json:"id"`
-	Type     string               `json:"type"`
-	Incident incidenthub.Incident `json:"incident"`
+	ID       string                `json:"id"`
+	Type     string                `json:"type"`
+	Changes  []string              `json:"changes"`
+	Incident incidenthub.Incident  `json:"incident"`
+	Previous *incidenthub.Incident `json:"previous"`
 }
 
 func newReceiver(t testing.TB) *receiver {

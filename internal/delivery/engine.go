@@ -259,6 +259,9 @@ func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 			e.log.Warn("incident routed to an unknown target; skipped", "target", name, "incident_id", ch.IncidentID)
 			continue
 		}
+		if err := e.transitions(tx, ch, name); err != nil {
+			return err
+		}
 		if err := e.enqueue(tx, ch.IncidentID, name, false); err != nil {
 			return fmt.Errorf("enqueue delivery to %s: %w", name, err)
 		}
@@ -292,16 +295,8 @@ func (e *Engine) enqueue(tx *gorm.DB, incidentID int64, name string, force bool)
 		}
 		// The queued job sleeps (update interval, backoff): wake another
 		// only for a change that should not wait.
-		var inc store.Incident
-		if err := tx.Take(&inc, "id = ?", incidentID).Error; err != nil {
-			return fmt.Errorf("load incident: %w", err)
-		}
-		var prev *incidenthub.Incident
-		if sync.SyncedState != nil {
-			prev = &sync.SyncedState.V
-		}
-		if ev, changes := Diff(prev, inc.Domain()); !urgent(ev, changes) {
-			return nil
+		if wake, err := urgentSync(tx, &sync); err != nil || !wake {
+			return err
 		}
 	}
 	if err := tx.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).

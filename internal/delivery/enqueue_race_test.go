@@ -42,6 +42,7 @@ targets:
     url: %s/hook
     secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]
     allow_private_network: true
+    update_interval: 0s # the opening goes as it was, the title change right after it
 `, srv.URL), func(string) string { return "" })
 	require.NoError(t, err)
 	e, err := New(ctx, Options{Store: st, DatabaseURL: opts.URL, Config: cfg, Log: slog.New(slog.DiscardHandler)})

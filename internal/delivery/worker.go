@@ -166,9 +166,12 @@ func (w *worker) postpone(db *gorm.DB, a SyncArgs, d *store.Delivery, wait time.
 }
 
 // next returns the oldest open delivery of the pair, or creates one for
-// the difference between the incident now and what the target has, or
-// returns nil when the target is up to date. A plain update due to wait
-// for the target's update interval returns the wait instead.
+// the oldest status transition the target has still to hear
+// (transition.go), or for the difference between the incident now and
+// what the target has, or returns nil when the target is up to date. A
+// plain update due to wait for the target's update interval returns the
+// wait instead. A change the target's events: list does not want is
+// skipped (skip).
 func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time.Duration, error) {
 	var d store.Delivery
 	err := db.Where("incident_id = ? AND target = ? AND status IN ?", a.IncidentID, a.Target,
@@ -184,6 +187,8 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 		sync store.DeliverySync
 		last store.Delivery
 	)
+	// The incident is read before the transitions: every transition that
+	// led to this state is then seen, and delivered before it.
 	if err := db.Take(&inc, "id = ?", a.IncidentID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, 0, nil
 	} else if err != nil {
@@ -197,9 +202,20 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 	if sync.SyncedState != nil {
 		prev = &sync.SyncedState.V
 	}
+	tr, changes, prev, err := w.nextTransition(db, a, t, &sync, prev)
+	if err != nil {
+		return nil, 0, err
+	}
+	if tr != nil {
+		d, err := w.create(db, a, t, tr.Event, changes, tr.State.V, prev, tr.ID)
+		return d, 0, err
+	}
 	event, changes := Diff(prev, cur)
 	if event == "" {
 		return nil, 0, nil
+	}
+	if !t.cfg.Wants(event) {
+		return nil, 0, w.skip(db, &sync, cur)
 	}
 	// A dead delivery of this very state is not retried by itself: that
 	// takes an operator (POST …/retry) or a newer change.
@@ -224,28 +240,55 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 			}
 		}
 	}
+	created, err := w.create(db, a, t, event, changes, cur, prev, 0)
+	return created, 0, err
+}
+
+// create records the delivery of event (state, diffed from prev) to the
+// pair; for a recorded transition (id transition) it deletes the
+// transition in the same transaction: the delivery carries it from now on.
+func (w *worker) create(db *gorm.DB, a SyncArgs, t *target, event string, changes []string, state incidenthub.Incident, prev *incidenthub.Incident, transition int64) (*store.Delivery, error) {
 	var latest store.IncidentAlert
 	var latestAlert *store.JSON[incidenthub.Alert]
 	if err := db.Where("incident_id = ?", a.IncidentID).Order("last_seen_at DESC, id DESC").Take(&latest).Error; err == nil {
 		latestAlert = &store.JSON[incidenthub.Alert]{V: latest.Alert.V}
 	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, 0, err
+		return nil, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	now := w.e.now()
-	d = store.Delivery{IncidentID: a.IncidentID, Target: a.Target, TargetType: t.cfg.Type, Event: event,
+	d := store.Delivery{IncidentID: a.IncidentID, Target: a.Target, TargetType: t.cfg.Type, Event: event,
 		MessageID: "msg_" + id.String(), Status: incidenthub.DeliveryPending, Changes: store.JSON[[]string]{V: changes},
-		State: store.JSON[incidenthub.Incident]{V: cur}, LatestAlert: latestAlert, WindowStart: now, CreatedAt: now, UpdatedAt: now}
+		State: store.JSON[incidenthub.Incident]{V: state}, LatestAlert: latestAlert, WindowStart: now, CreatedAt: now, UpdatedAt: now}
 	if prev != nil {
 		d.Previous = &store.JSON[incidenthub.Incident]{V: *prev}
 	}
-	if err := db.Create(&d).Error; err != nil {
-		return nil, 0, fmt.Errorf("create delivery: %w", err)
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&d).Error; err != nil {
+			return fmt.Errorf("create delivery: %w", err)
+		}
+		if transition == 0 {
+			return nil
+		}
+		return tx.Delete(&store.DeliveryTransition{}, transition).Error
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &d, 0, nil
+	return &d, nil
+}
+
+// skip moves the pair's synced state to cur without sending: the target's
+// events: list does not want the change that led there. The next change
+// it wants is diffed from cur, so its event names what happened last
+// (a resolve after a skipped acknowledge is still incident.resolved) and
+// its changes what changed since the skipped one.
+func (w *worker) skip(db *gorm.DB, sync *store.DeliverySync, cur incidenthub.Incident) error {
+	return db.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).
+		Updates(map[string]any{"synced_state": store.JSON[incidenthub.Incident]{V: cur}, "updated_at": w.e.now()}).Error
 }
 
 // Diff compares what a target has (prev; nil when it has nothing) with
@@ -294,14 +337,14 @@ func Diff(prev *incidenthub.Incident, cur incidenthub.Incident) (string, []strin
 }
 
 // urgent reports whether a change should reach the target without
-// waiting for its update interval: anything but a plain update, and a
-// severity raise.
+// waiting for its update interval: anything but a plain update, a
+// severity raise, and a status change (acknowledged back to open).
 func urgent(event string, changes []string) bool {
 	if event != incidenthub.EventUpdated {
 		return event != ""
 	}
 	for _, c := range changes {
-		if c == incidenthub.ChangeSeverityRaised {
+		if c == incidenthub.ChangeSeverityRaised || c == incidenthub.ChangeStatus {
 			return true
 		}
 	}

@@ -59,6 +59,10 @@ type Routing struct {
 	// Inhibits is the alert's part in the inhibit rules whose source or
 	// target side it matches (inhibit.go).
 	Inhibits []Inhibit
+	// NotifyAfter and MinAlerts hold back the first notification of an
+	// incident the alert opens (notify.go); 0 holds nothing.
+	NotifyAfter time.Duration
+	MinAlerts   int
 }
 
 // Silencer holds back the notifications of alerts that a runtime silence
@@ -106,6 +110,9 @@ type Processor struct {
 	// gets a hold naming the silence, released when the silence ends; nil
 	// applies none.
 	Silencer Silencer
+	// Holds, when set, checks min_alerts holds as soon as an alert joins
+	// their incident (notify.go); without it they end at its next pass.
+	Holds *hold.Releaser
 
 	store   *store.Store
 	log     *slog.Logger
@@ -251,7 +258,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 			}
 			in.Silenced = in.Silenced || len(holds) > 0
 		}
-		batch = append(batch, routed{in: in, alert: i, inhibits: r.Inhibits, holds: holds})
+		batch = append(batch, routed{in: in, alert: i, inhibits: r.Inhibits, holds: holds, notifyAfter: r.NotifyAfter, minAlerts: r.MinAlerts})
 	}
 	// A payload that fans out to several keys locks their incidents in key
 	// order, so two such payloads cannot deadlock each other.
@@ -277,6 +284,10 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	if err := recordSources(tx, batch, changes); err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
 	}
+	recheck, err := p.holdFirst(tx, batch, changes, now)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
 	// The event records the alerts as correlated: a resolve that carried
 	// no start time shows the start of the firing it resolved.
 	for j, ch := range changes {
@@ -299,6 +310,9 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 			}
 		}
 	}
+	if err := p.checkHolds(tx, recheck, now); err != nil {
+		return "", fmt.Errorf("event %s: %w", ev.ID, err)
+	}
 	return store.EventProcessed, store.FinishEvent(tx, ev, store.Outcome{Status: store.EventProcessed, Alerts: alerts, Warnings: res.Warnings})
 }
 
@@ -308,6 +322,9 @@ type routed struct {
 	alert    int // its index in the event's alerts
 	inhibits []Inhibit
 	holds    []hold.Spec // the runtime silences that hold it back
+	// notifyAfter and minAlerts: Routing's (notify.go).
+	notifyAfter time.Duration
+	minAlerts   int
 }
 
 // recordFailure counts a failed attempt outside the rolled-back transaction

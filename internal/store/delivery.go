@@ -221,3 +221,15 @@ func (s *Store) AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64]
 	}
 	return out, nil
 }
+
+// DeliveryTransition is a row of delivery_transitions: a status change an
+// (incident, target) pair has still to hear, with the incident as it was
+// right after it.
+type DeliveryTransition struct {
+	ID         int64 `gorm:"primaryKey"`
+	IncidentID int64
+	Target     string
+	Event      string
+	State      JSON[incidenthub.Incident]
+	CreatedAt  time.Time
+}
