@@ -107,7 +107,7 @@ func New(d Deps) http.Handler {
 		panic(err)
 	}
 	s.ui = ui
-	e.Use(s.requestID, s.logRequests, s.recover)
+	e.Use(s.requestID, s.logRequests, s.recover, s.limitHeaders)
 	e.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/ui/") {
 			uiHeaders(c)
