@@ -92,6 +92,10 @@ func (s *server) accept(c *gin.Context, name string) error {
 		}
 		return err
 	}
+	// After auth: only the source's own requests spend its budget.
+	if err := s.rateLimit(c, cfg, src, time.Now()); err != nil {
+		return err
+	}
 	if err := checkJSON(body); err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ type server struct {
 	inbound *prometheus.CounterVec
 
 	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
+	limits         sourceLimits   // inbound rate limits per source (ratelimit.go)
 	trustedProxies []netip.Prefix // cfg.TrustedProxies, parsed
 }
 

@@ -105,6 +105,8 @@ type Ingest struct {
 	// Process false runs an accept-only replica: it stores events and
 	// answers 202, leaving normalization and correlation to other replicas.
 	Process *bool `yaml:"process"`
+	// RateLimit is every source's default rate limit (ratelimit.go).
+	RateLimit SourceRateLimit `yaml:"rate_limit"`
 }
 
 // Processing reports whether this replica processes stored events.
@@ -133,6 +135,8 @@ type Source struct {
 	CorrelationKey string `yaml:"correlation_key"`
 	// SNS: Amazon SNS subscription handling (sns.go).
 	SNS *SNS `yaml:"sns"`
+	// RateLimit bounds the source's requests (ratelimit.go).
+	RateLimit SourceRateLimit `yaml:"rate_limit"`
 	// RegistryInfo: owner, description, events, expected_interval, rotation.
 	RegistryInfo `yaml:",inline"`
 
@@ -371,6 +375,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		d.at("ingest.max_depth", "must be between 1 and %d (got %d)", MaxMaxDepth, c.Ingest.MaxDepth)
 	}
 	c.Correlation.validate(d)
+	c.Ingest.RateLimit.validate(d, "ingest.rate_limit")
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
 			d.at(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix", p)
@@ -429,6 +434,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		}
 		s.Auth.validate(d, p)
 		s.validateSNS(d, p)
+		s.RateLimit.validate(d, p+".rate_limit")
 		if s.Auth.VendorIssued() && s.Rotation.Schedule != "" {
 			d.at(p+".rotation", "%s issues the secret of auth type %s, so the hub cannot rotate it on a schedule: rotate it in %s, then give the hub the new one with `incidenthub registry rotate %s --secret-file FILE`",
 				vendorName(s.Auth.Type), s.Auth.Type, vendorName(s.Auth.Type), s.Name)
