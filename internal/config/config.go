@@ -183,6 +183,9 @@ type SourceAuth struct {
 	// than this from the receive time, either way, is refused. Unset means
 	// DefaultTolerance; 0s turns the check off.
 	Tolerance *Duration `yaml:"tolerance"`
+	// SignedAuth: hmac's timestamp_header and signed_content, and the
+	// duplicate_window of hmac, sentry and pagerduty (replay.go).
+	SignedAuth `yaml:",inline"`
 }
 
 // DefaultTolerance is auth.tolerance when unset.
@@ -222,9 +225,9 @@ var authKeys = map[string][]string{
 	AuthNone:             nil,
 	AuthToken:            {"token", "query_param"},
 	AuthBasic:            {"username", "password"},
-	AuthHMAC:             {"secret", "header", "encoding", "prefix"},
-	AuthSentry:           {"secret", "tolerance"},
-	AuthPagerDuty:        {"secret"},
+	AuthHMAC:             {"secret", "header", "encoding", "prefix", "timestamp_header", "signed_content", "tolerance", "duplicate_window"},
+	AuthSentry:           {"secret", "tolerance", "duplicate_window"},
+	AuthPagerDuty:        {"secret", "duplicate_window"},
 	AuthStandardWebhooks: {"secret", "tolerance"},
 	AuthSNS:              nil, // Amazon's signature; the message age limit is SNS's own (internal/sns)
 }
@@ -461,7 +464,8 @@ func (a SourceAuth) validate(d *document, p string) {
 		d.at(ap+".type", "must be one of %s (got %q)", types, a.Type)
 		return
 	}
-	for _, k := range []string{"token", "query_param", "username", "password", "secret", "header", "encoding", "prefix", "tolerance"} {
+	for _, k := range []string{"token", "query_param", "username", "password", "secret", "header", "encoding", "prefix", "tolerance",
+		"timestamp_header", "signed_content", "duplicate_window"} {
 		if _, set := d.pos[ap+"."+k]; set && !slices.Contains(keys, k) {
 			uses := "no other keys"
 			if len(keys) > 0 {
@@ -513,6 +517,7 @@ func (a SourceAuth) validate(d *document, p string) {
 	if a.Tolerance != nil && *a.Tolerance < 0 {
 		d.at(ap+".tolerance", "must not be negative (0s turns the timestamp check off)")
 	}
+	a.validateSigned(d, ap)
 }
 
 // hubGenerated reports whether the hub can generate a secret of the auth
