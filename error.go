@@ -16,6 +16,8 @@ const (
 	ETOOLARGE      = "payload_too_large"  // 413
 	EUNSUPPORTED   = "unsupported_media"  // 415
 	EUNPROCESSABLE = "unprocessable"      // 422: well-formed but semantically wrong
+	ERATELIMITED   = "rate_limited"       // 429: over a rate limit; retry after Retry-After
+	EHEADERSTOOBIG = "headers_too_large"  // 431: the request's header fields are too large
 	EUNAVAILABLE   = "unavailable"        // 503: try again later
 	EINTERNAL      = "internal"           // 500
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/incidenthub/incidenthub/connectors/pagerduty/pagerdutytest"
 	"github.com/incidenthub/incidenthub/connectors/statuspage/statuspagetest"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/httperr"
 )
 
 func notification() *incidenthub.Notification {
@@ -130,5 +131,48 @@ func TestStatuspageMapping(t *testing.T) {
 	require.Equal(t, "operational", fake.Components()[statuspagetest.ComponentCheckout])
 	for _, u := range inc[0].Updates {
 		require.NotContains(t, u.Body, "web-1")
+	}
+}
+
+// Every connector that honours Retry-After reads it through
+// httperr.ParseRetryAfter: a server asking for more than
+// httperr.MaxRetryAfter, in any spelling, gets that cap, never a wait that
+// overflowed into a negative or a few milliseconds.
+func TestRetryAfterCapped(t *testing.T) {
+	t.Parallel()
+	targets := map[string]string{
+		"webhook":    `{name: t, type: webhook, url: "%[1]s/hook"}`,
+		"slack":      `{name: t, type: slack, token: xoxb-1-abc, channel: C0OPS, api_url: "%[1]s/api/"}`,
+		"jira":       `{name: t, type: jira, jira: {base_url: "%[1]s", email: a@example.com, api_token: tok-123456, project: OPS}}`,
+		"servicenow": `{name: t, type: servicenow, servicenow: {instance_url: "%[1]s", username: hub, password: pw-123456, assignment_group: ops}}`,
+		"statuspage": `{name: t, type: statuspage, statuspage: {base_url: "%[1]s", api_key: key-123456, page_id: %[2]s, requests_per_minute: 6000, services: {checkout: {name: Checkout, components: [%[3]s]}}}}`,
+		"pagerduty":  `{name: t, type: pagerduty, pagerduty: {routing_key: 0123456789abcdef0123456789abcdef, url: "%[1]s/v2/enqueue"}}`,
+	}
+	waits := map[string]time.Duration{
+		"9227000000":                    httperr.MaxRetryAfter, // overflowed to a negative wait
+		"18446744074":                   httperr.MaxRetryAfter, // wrapped to 290 ms
+		"Fri, 31 Dec 9999 23:59:59 GMT": httperr.MaxRetryAfter,
+		"30":                            30 * time.Second,
+	}
+	for typ, target := range targets {
+		for header, want := range waits {
+			t.Run(typ+"/"+header, func(t *testing.T) {
+				t.Parallel()
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Retry-After", header)
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusTooManyRequests)
+					_, _ = io.WriteString(w, `{"ok":false,"error":"ratelimited","errorMessages":["slow down"]}`)
+				}))
+				defer srv.Close()
+				n := build(t, "targets:\n  - "+fmt.Sprintf(target, srv.URL, statuspagetest.PageID, statuspagetest.ComponentCheckout)+"\n")
+				retry, err := n.Notify(context.Background(), notification())
+				require.Error(t, err)
+				require.True(t, retry, "a 429 is retried")
+				var ra interface{ RetryAfter() time.Duration }
+				require.ErrorAs(t, err, &ra)
+				require.Equal(t, want, ra.RetryAfter())
+			})
+		}
 	}
 }

@@ -42,7 +42,9 @@ func benchmarkIngest(b *testing.B, body func(n int64) string) {
 	for _, dialect := range storetest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
 			st := storetest.Open(b, dialect)
+			// The rate limit is off: the benchmark measures the store.
 			cfg, err := config.Parse("bench.yaml", []byte(`
+ingest: {rate_limit: {per_second: 0}}
 sources:
   - {name: gen, kind: generic, auth: {type: token, token: tok}}
 `), func(string) string { return "" })

@@ -19,6 +19,8 @@ var statuses = map[string]int{
 	incidenthub.ETOOLARGE:      http.StatusRequestEntityTooLarge,
 	incidenthub.EUNSUPPORTED:   http.StatusUnsupportedMediaType,
 	incidenthub.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	incidenthub.ERATELIMITED:   http.StatusTooManyRequests,
+	incidenthub.EHEADERSTOOBIG: http.StatusRequestHeaderFieldsTooLarge,
 	incidenthub.EUNAVAILABLE:   http.StatusServiceUnavailable,
 	incidenthub.EINTERNAL:      http.StatusInternalServerError,
 }

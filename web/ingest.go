@@ -93,6 +93,10 @@ func (s *server) accept(c *gin.Context, name string) error {
 		}
 		return err
 	}
+	// After auth: only the source's own requests spend its budget.
+	if err := s.rateLimit(c, cfg, src, time.Now()); err != nil {
+		return err
+	}
 	if err := checkJSON(body); err != nil {
 		return err
 	}
@@ -110,7 +114,20 @@ func (s *server) accept(c *gin.Context, name string) error {
 		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth, secrets...)},
 		Body:        body,
 	}
-	if key := dedupKey(c.Request, src, cfg.Mappings, body, res.DedupKey); key != "" {
+	key := dedupKey(c.Request, src, cfg.Mappings, body, res.DedupKey)
+	if key == "" && res.Signed != "" {
+		// A body-signed request with no id of its own: the same signed
+		// content within the source's duplicate_window is a replay (or the
+		// sender's retry), answered as a duplicate of the first.
+		if window := src.Auth.Duplicates(); window > 0 {
+			key = "signed:" + res.Signed
+			if err := s.Store.ReleaseDedupKey(c.Request.Context(), src.Name, key, receivedAt.Add(-window)); err != nil {
+				s.Log.Error("release dedup key", "source", name, "err", err)
+				return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
+			}
+		}
+	}
+	if key != "" {
 		ev.DedupKey = &key
 	}
 	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
@@ -209,7 +226,8 @@ func checkJSON(body []byte) error {
 // the request carries it (the operator's explicit choice), else the
 // delivery id the verifier authenticated (Standard Webhooks' webhook-id),
 // else the kind's own key from the body. Long keys are hashed to fit the
-// unique index.
+// unique index. (When all are absent, accept falls back to the signed
+// content of a body-signed request, within its duplicate_window.)
 func dedupKey(r *http.Request, src *config.Source, set *mappings.Set, body []byte, delivery string) string {
 	if src.IdempotencyHeader != "" {
 		if v := r.Header.Get(src.IdempotencyHeader); v != "" {

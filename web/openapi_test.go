@@ -77,7 +77,8 @@ func TestOpenAPIDocument(t *testing.T) {
 	codes := doc.Components.Schemas["ErrorCode"].Value.Enum
 	require.ElementsMatch(t, []any{incidenthub.EINVALID, incidenthub.EUNAUTHORIZED, incidenthub.EFORBIDDEN,
 		incidenthub.ENOTFOUND, incidenthub.ENOTALLOWED, incidenthub.ECONFLICT, incidenthub.ETOOLARGE,
-		incidenthub.EUNSUPPORTED, incidenthub.EUNPROCESSABLE, incidenthub.EUNAVAILABLE, incidenthub.EINTERNAL}, codes)
+		incidenthub.EUNSUPPORTED, incidenthub.EUNPROCESSABLE, incidenthub.ERATELIMITED, incidenthub.EHEADERSTOOBIG,
+		incidenthub.EUNAVAILABLE, incidenthub.EINTERNAL}, codes)
 
 	public := map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/hooks/{source}": true, "/api/v1/openapi.yaml": true,
 		"/slack/interactions": true}

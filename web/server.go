@@ -68,6 +68,7 @@ type server struct {
 	inbound *prometheus.CounterVec
 
 	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
+	limits         sourceLimits   // inbound rate limits per source (ratelimit.go)
 	trustedProxies []netip.Prefix // cfg.TrustedProxies, parsed
 	slackHTTP      *http.Client   // answers on Slack's response_urls (slack.go)
 }
@@ -111,7 +112,7 @@ func New(d Deps) http.Handler {
 		panic(err)
 	}
 	s.ui = ui
-	e.Use(s.requestID, s.logRequests, s.recover)
+	e.Use(s.requestID, s.logRequests, s.recover, s.limitHeaders)
 	e.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/ui/") {
 			uiHeaders(c)

@@ -19,7 +19,11 @@ func (s *server) verifierFor(a config.SourceAuth) verify.Verifier {
 	case config.AuthBasic:
 		return verify.Basic{Username: a.Username}
 	case config.AuthHMAC:
-		return verify.HMAC{Header: a.Header, Encoding: a.Encoding, Prefix: a.Prefix}
+		v := verify.HMAC{Header: a.Header, Encoding: a.Encoding, Prefix: a.Prefix}
+		if a.TimestampHeader != "" {
+			v.TimestampHeader, v.Content, v.Tolerance = a.TimestampHeader, a.Content(), a.ReplayWindow()
+		}
+		return v
 	case config.AuthSentry:
 		return verify.Sentry{Tolerance: a.ReplayWindow()}
 	case config.AuthPagerDuty:

@@ -17,6 +17,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/httperr"
 )
 
 // Ref keys this connector keeps in Notification.Ref.
@@ -53,7 +54,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	api := slackapi.New(cfg.Token, slackapi.OptionAPIURL(cfg.APIURL), slackapi.OptionHTTPClient(hc))
+	api := slackapi.New(cfg.Token, slackapi.OptionAPIURL(cfg.APIURL), slackapi.OptionHTTPClient(cappedRetryAfter(hc)))
 	return &Client{api: api, channel: cfg.Channel, publicURL: strings.TrimRight(cfg.PublicURL, "/"), interactive: cfg.Interactive}, nil
 }
 
@@ -148,7 +149,7 @@ func classify(err error) (bool, error) {
 	)
 	switch {
 	case errors.As(err, &rl):
-		out.Retry, out.After, out.Status = true, rl.RetryAfter, http.StatusTooManyRequests
+		out.Retry, out.After, out.Status = true, httperr.CapRetryAfter(rl.RetryAfter), http.StatusTooManyRequests
 	case errors.As(err, &sc):
 		out.Retry, out.Status = sc.Code >= 500 || sc.Code == http.StatusRequestTimeout || sc.Code == http.StatusTooManyRequests, sc.Code
 	case errors.As(err, &se):
@@ -353,4 +354,38 @@ func Status(inc incidenthub.Incident, publicURL string) string {
 	lines = append(lines, fmt.Sprintf("Severity *%s* · service %s · %d firing of %d alerts",
 		inc.Severity, Escape(orDash(inc.Service)), inc.FiringCount, inc.AlertCount))
 	return strings.Join(lines, "\n")
+}
+
+// cappedRetryAfter returns hc with a transport that rewrites every
+// response's Retry-After to the delay-seconds httperr.ParseRetryAfter
+// reads from it (capped at httperr.MaxRetryAfter), before slack-go sees
+// it: slack-go multiplies the raw seconds into a time.Duration, which
+// overflows (a huge value came out negative or as a few hundred
+// milliseconds), and it cannot read the HTTP-date form. The attempt log
+// (recorded by hc's own transport) keeps what Slack sent.
+func cappedRetryAfter(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := *hc
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = retryAfterCap{base: base}
+	return &c
+}
+
+type retryAfterCap struct{ base http.RoundTripper }
+
+func (t retryAfterCap) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		wait := httperr.ParseRetryAfter(v, time.Now())
+		resp.Header.Set("Retry-After", strconv.FormatInt(int64(wait/time.Second), 10))
+	}
+	return resp, nil
 }

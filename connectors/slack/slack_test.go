@@ -11,6 +11,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/connectors/slack"
 	"github.com/incidenthub/incidenthub/connectors/slack/slackfake"
+	"github.com/incidenthub/incidenthub/internal/httperr"
 )
 
 const token = "xoxb-test-token"
@@ -103,18 +104,23 @@ func blockText(blocks []map[string]any) string {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name   string
-		status int
-		code   string
-		retry  bool
-		after  time.Duration
+		name       string
+		status     int
+		code       string
+		retry      bool
+		after      time.Duration
+		retryAfter int // seconds Slack sends; default 3
 	}{
-		{"rate limited", 429, "", true, 3 * time.Second},
-		{"server error", 503, "", true, 0},
-		{"channel not found", 0, "channel_not_found", false, 0},
-		{"not in channel", 0, "not_in_channel", false, 0},
-		{"invalid auth", 0, "invalid_auth", false, 0},
-		{"internal error", 0, "internal_error", true, 0},
+		{"rate limited", 429, "", true, 3 * time.Second, 0},
+		// Overflowing waits are capped (slack-go's own parse made them
+		// negative, or 290 ms).
+		{"rate limited, overflowing wait", 429, "", true, httperr.MaxRetryAfter, 9227000000},
+		{"rate limited, wrapping wait", 429, "", true, httperr.MaxRetryAfter, 18446744074},
+		{"server error", 503, "", true, 0, 0},
+		{"channel not found", 0, "channel_not_found", false, 0, 0},
+		{"not in channel", 0, "not_in_channel", false, 0, 0},
+		{"invalid auth", 0, "invalid_auth", false, 0, 0},
+		{"internal error", 0, "internal_error", true, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +128,9 @@ func TestErrors(t *testing.T) {
 			fake := slackfake.New(token)
 			defer fake.Close()
 			fake.RetryAfter = 3
+			if tc.retryAfter != 0 {
+				fake.RetryAfter = tc.retryAfter
+			}
 			fake.Fail = func(slackfake.Call) (int, string) { return tc.status, tc.code }
 			retry, err := newClient(t, fake).Notify(context.Background(), note(incidenthub.EventOpened, incidenthub.IncidentOpen, 1))
 			require.Error(t, err)

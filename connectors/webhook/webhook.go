@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/httperr"
 )
 
 // Renderer turns a notification into the request body. DefaultBody is the
@@ -228,28 +229,13 @@ func (c *Client) post(ctx context.Context, id string, body []byte) (bool, error)
 		return false, nil
 	}
 	retry := Retryable(resp.StatusCode)
-	return retry, &Error{Status: resp.StatusCode, Retry: retry, After: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
+	return retry, &Error{Status: resp.StatusCode, Retry: retry, After: httperr.ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 		Err: fmt.Errorf("%s answered %s", c.url, resp.Status)}
 }
 
 // Retryable reports whether an HTTP status is worth retrying.
 func Retryable(status int) bool {
 	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
-}
-
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // refuser is implemented by errors that mean "this address is not allowed"

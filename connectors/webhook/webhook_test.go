@@ -17,6 +17,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/connectors/webhook"
+	"github.com/incidenthub/incidenthub/internal/httperr"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -136,6 +137,10 @@ func TestStatusClassification(t *testing.T) {
 		{500, nil, true, 0},
 		{503, map[string]string{"Retry-After": "120"}, true, 2 * time.Minute},
 		{429, map[string]string{"Retry-After": "7"}, true, 7 * time.Second},
+		// Overflowing waits are capped (they came out negative, or 290 ms).
+		{429, map[string]string{"Retry-After": "9227000000"}, true, httperr.MaxRetryAfter},
+		{429, map[string]string{"Retry-After": "18446744074"}, true, httperr.MaxRetryAfter},
+		{503, map[string]string{"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, true, httperr.MaxRetryAfter},
 		{408, nil, true, 0},
 		{400, nil, false, 0},
 		{401, nil, false, 0},
@@ -183,15 +188,6 @@ func TestConnectionErrorsRetry(t *testing.T) {
 	retry, err = c.Notify(context.Background(), notification())
 	require.Error(t, err)
 	require.True(t, retry, "a refused connection is retried")
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	require.Equal(t, 30*time.Second, webhook.ParseRetryAfter("30", now))
-	require.Equal(t, 90*time.Second, webhook.ParseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
-	require.Zero(t, webhook.ParseRetryAfter("soon", now))
-	require.Zero(t, webhook.ParseRetryAfter("", now))
 }
 
 func TestConfigValidate(t *testing.T) {

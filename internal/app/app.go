@@ -179,13 +179,9 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	// Timeouts and the header limit: web/limits.go.
+	srv := web.NewServer(handler)
+	ln = web.Listener(ln)
 
 	// The registry scheduler: due rotations, overlap ends, metrics.
 	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))

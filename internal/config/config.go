@@ -108,6 +108,8 @@ type Ingest struct {
 	// Process false runs an accept-only replica: it stores events and
 	// answers 202, leaving normalization and correlation to other replicas.
 	Process *bool `yaml:"process"`
+	// RateLimit is every source's default rate limit (ratelimit.go).
+	RateLimit SourceRateLimit `yaml:"rate_limit"`
 }
 
 // Processing reports whether this replica processes stored events.
@@ -140,6 +142,8 @@ type Source struct {
 	CorrelationKey string `yaml:"correlation_key"`
 	// SNS: Amazon SNS subscription handling (sns.go).
 	SNS *SNS `yaml:"sns"`
+	// RateLimit bounds the source's requests (ratelimit.go).
+	RateLimit SourceRateLimit `yaml:"rate_limit"`
 	// RegistryInfo: owner, description, events, expected_interval, rotation.
 	RegistryInfo `yaml:",inline"`
 
@@ -188,6 +192,9 @@ type SourceAuth struct {
 	// than this from the receive time, either way, is refused. Unset means
 	// DefaultTolerance; 0s turns the check off.
 	Tolerance *Duration `yaml:"tolerance"`
+	// SignedAuth: hmac's timestamp_header and signed_content, and the
+	// duplicate_window of hmac, sentry and pagerduty (replay.go).
+	SignedAuth `yaml:",inline"`
 }
 
 // DefaultTolerance is auth.tolerance when unset.
@@ -227,9 +234,9 @@ var authKeys = map[string][]string{
 	AuthNone:             nil,
 	AuthToken:            {"token", "query_param", "header"},
 	AuthBasic:            {"username", "password"},
-	AuthHMAC:             {"secret", "header", "encoding", "prefix"},
-	AuthSentry:           {"secret", "tolerance"},
-	AuthPagerDuty:        {"secret"},
+	AuthHMAC:             {"secret", "header", "encoding", "prefix", "timestamp_header", "signed_content", "tolerance", "duplicate_window"},
+	AuthSentry:           {"secret", "tolerance", "duplicate_window"},
+	AuthPagerDuty:        {"secret", "duplicate_window"},
 	AuthStandardWebhooks: {"secret", "tolerance"},
 	AuthSNS:              nil, // Amazon's signature; the message age limit is SNS's own (internal/sns)
 }
@@ -381,6 +388,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		d.at("ingest.max_depth", "must be between 1 and %d (got %d)", MaxMaxDepth, c.Ingest.MaxDepth)
 	}
 	c.Correlation.validate(d)
+	c.Ingest.RateLimit.validate(d, "ingest.rate_limit")
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
 			d.at(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix", p)
@@ -441,6 +449,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		}
 		s.Auth.validate(d, p)
 		s.validateSNS(d, p)
+		s.RateLimit.validate(d, p+".rate_limit")
 		if s.Auth.VendorIssued() && s.Rotation.Schedule != "" {
 			d.at(p+".rotation", "%s issues the secret of auth type %s, so the hub cannot rotate it on a schedule: rotate it in %s, then give the hub the new one with `incidenthub registry rotate %s --secret-file FILE`",
 				vendorName(s.Auth.Type), s.Auth.Type, vendorName(s.Auth.Type), s.Name)
@@ -467,7 +476,8 @@ func (a SourceAuth) validate(d *document, p string) {
 		d.at(ap+".type", "must be one of %s (got %q)", types, a.Type)
 		return
 	}
-	for _, k := range []string{"token", "query_param", "username", "password", "secret", "header", "encoding", "prefix", "tolerance"} {
+	for _, k := range []string{"token", "query_param", "username", "password", "secret", "header", "encoding", "prefix", "tolerance",
+		"timestamp_header", "signed_content", "duplicate_window"} {
 		if _, set := d.pos[ap+"."+k]; set && !slices.Contains(keys, k) {
 			uses := "no other keys"
 			if len(keys) > 0 {
@@ -519,6 +529,7 @@ func (a SourceAuth) validate(d *document, p string) {
 	if a.Tolerance != nil && *a.Tolerance < 0 {
 		d.at(ap+".tolerance", "must not be negative (0s turns the timestamp check off)")
 	}
+	a.validateSigned(d, ap)
 }
 
 // hubGenerated reports whether the hub can generate a secret of the auth

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type Problem = problem.Problem
 type document struct {
 	file     string
 	pos      map[string]*yaml.Node
+	vals     map[string]*yaml.Node // the value node of each key in pos
 	problems []error
 	parsed   bool // the YAML was well-formed
 }
@@ -57,7 +59,7 @@ func (d *document) at(key, format string, args ...any) {
 // unresolvable ${ENV} references are all collected rather than stopping at
 // the first; lookup resolves environment variables.
 func decodeStrict(file string, data []byte, out any, lookup func(string) (string, bool)) *document {
-	d := &document{file: file, pos: map[string]*yaml.Node{}}
+	d := &document{file: file, pos: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -65,7 +67,14 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 			d.parsed = true
 			return d // empty file: all defaults
 		}
-		d.problems = append(d.problems, &Problem{File: file, Line: yamlErrLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")})
+		line := yamlErrLine(err)
+		if line == 0 {
+			// yaml.v3 names no line for an error on the first one (its marks
+			// count from 0 and 0 means "not set"), e.g. an unterminated `"`.
+			// Found by FuzzParse.
+			line = 1
+		}
+		d.problems = append(d.problems, &Problem{File: file, Line: line, Message: strings.TrimPrefix(err.Error(), "yaml: ")})
 		return d
 	}
 	d.parsed = true
@@ -79,7 +88,7 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 		if errors.As(err, &te) {
 			for _, msg := range te.Errors {
 				line := yamlErrLine(errors.New(msg))
-				key, col := d.keyAtLine(line)
+				key, col := d.keyAtLine(line, msg)
 				d.problems = append(d.problems, &Problem{File: file, Line: line, Column: col, Key: key, Message: stripLine(msg)})
 			}
 		} else {
@@ -89,13 +98,27 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 	return d
 }
 
-// keyAtLine finds the most specific key path whose value is on line, to
-// name the key in the decoder's type errors (which only carry a line).
-func (d *document) keyAtLine(line int) (string, int) {
-	best, col := "", 0
+// keyAtLine finds the key path a decoder type error on line is about
+// (the errors carry only a line): the key whose scalar value msg quotes,
+// else the most specific key on the line; among equals the leftmost, so
+// the answer never depends on map order. (Found by FuzzParse: two keys of
+// one flow mapping, `{timestamp_header: Y, duplicate_window: S0s}`, took
+// turns being blamed for the bad duration.)
+func (d *document) keyAtLine(line int, msg string) (string, int) {
+	best, col, bestQuoted := "", 0, false
 	for k, n := range d.pos {
-		if n.Line == line && len(k) > len(best) {
-			best, col = k, n.Column
+		if n.Line != line {
+			continue
+		}
+		v := d.vals[k]
+		quoted := v != nil && v.Kind == yaml.ScalarNode && v.Value != "" &&
+			(strings.Contains(msg, "`"+v.Value+"`") || strings.Contains(msg, strconv.Quote(v.Value)))
+		switch {
+		case best == "",
+			quoted && !bestQuoted,
+			quoted == bestQuoted && len(k) > len(best),
+			quoted == bestQuoted && len(k) == len(best) && (n.Column < col || (n.Column == col && k < best)):
+			best, col, bestQuoted = k, n.Column, quoted
 		}
 	}
 	return best, col
@@ -174,7 +197,7 @@ func (d *document) walk(n *yaml.Node, t reflect.Type, path string, lookup func(s
 					d.add(k, key, "unknown key (known keys: %s)", strings.Join(sortedKeys(fields), ", "))
 					continue
 				}
-				d.pos[key] = k
+				d.pos[key], d.vals[key] = k, v
 				d.walk(v, ft, key, lookup)
 				d.pos[key] = k
 			}

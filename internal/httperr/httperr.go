@@ -114,25 +114,62 @@ type redactedError struct {
 func (r redactedError) Error() string { return r.text }
 func (r redactedError) Unwrap() error { return r.err }
 
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// It returns 0 when absent or unparseable.
+// MaxRetryAfter caps every wait a server asks for (Retry-After): a
+// longer or overflowing value is read as this. An hour is longer than any
+// vendor's documented rate-limit window, and short enough that a wrong or
+// hostile answer cannot park a delivery for days (the retry policy's
+// max_age still decides when a delivery gives up).
+const MaxRetryAfter = time.Hour
+
+// ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3):
+// delay-seconds or an HTTP date. The result is in [0, MaxRetryAfter]: 0
+// when absent, unparseable, negative or in the past; MaxRetryAfter when
+// longer, however many digits the server sent. Every connector reads the
+// header through it.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
+	if isDigits(v) {
+		// delay-seconds = 1*DIGIT. Compare in seconds before converting,
+		// so no count of digits can overflow time.Duration.
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n >= uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // ErrRange: more seconds than uint64 holds
 		}
 		return time.Duration(n) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
+	t, err := http.ParseTime(v)
+	if err != nil || !t.After(now) {
+		return 0
+	}
+	// Compare times, not durations: t.Sub saturates past 292 years.
+	if t.After(now.Add(MaxRetryAfter)) {
+		return MaxRetryAfter
+	}
+	return t.Sub(now).Round(time.Second)
+}
+
+// CapRetryAfter bounds a wait a library already parsed to
+// [0, MaxRetryAfter].
+func CapRetryAfter(d time.Duration) time.Duration {
+	switch {
+	case d < 0:
+		return 0
+	case d > MaxRetryAfter:
+		return MaxRetryAfter
+	}
+	return d
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	return 0
+	return s != ""
 }
 
 // Body returns a short printable form of a response body for use as the

@@ -32,6 +32,39 @@ func TestParseRetryAfter(t *testing.T) {
 	require.Equal(t, 2*time.Minute, ParseRetryAfter(now.Add(2*time.Minute).Format(http.TimeFormat), now))
 }
 
+// A server's wait is capped at MaxRetryAfter whatever it sends: values that
+// overflowed time.Duration used to come out negative ("9227000000") or
+// wrapped to a few hundred milliseconds ("18446744074").
+func TestParseRetryAfterCapped(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"3599":                          3599 * time.Second,
+		"3600":                          MaxRetryAfter,
+		"3601":                          MaxRetryAfter,
+		"9227000000":                    MaxRetryAfter,
+		"18446744074":                   MaxRetryAfter,
+		"99999999999999999999":          MaxRetryAfter, // beyond uint64
+		"0":                             0,
+		"007":                           7 * time.Second,
+		"+5":                            0, // delay-seconds is 1*DIGIT
+		"5s":                            0,
+		" 12 ":                          12 * time.Second,
+		"Fri, 31 Dec 9999 23:59:59 GMT": MaxRetryAfter,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+		now.Add(59 * time.Minute).Format(http.TimeFormat): 59 * time.Minute,
+		now.Add(2 * time.Hour).Format(http.TimeFormat):    MaxRetryAfter,
+	} {
+		require.Equal(t, want, ParseRetryAfter(v, now), "Retry-After: %q", v)
+	}
+	require.Equal(t, time.Duration(0), CapRetryAfter(-time.Second))
+	require.Equal(t, MaxRetryAfter, CapRetryAfter(48*time.Hour))
+	require.Equal(t, time.Minute, CapRetryAfter(time.Minute))
+
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"9227000000"}}}
+	require.Equal(t, MaxRetryAfter, FromResponse("x", resp, "").RetryAfter())
+}
+
 func TestFromResponse(t *testing.T) {
 	t.Parallel()
 	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}

@@ -60,5 +60,5 @@ func (PagerDuty) Verify(_ context.Context, r Request, secrets []string) (Result,
 	if !anyMAC(sigs, secrets, r.Body) {
 		return Result{}, unauthorized("signature mismatch: no v1 signature in %s matches the body signed with this source's signing secret", PagerDutySignatureHeader)
 	}
-	return Result{}, nil
+	return Result{Signed: digest(r.Body)}, nil
 }

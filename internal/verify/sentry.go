@@ -45,5 +45,5 @@ func (v Sentry) Verify(_ context.Context, r Request, secrets []string) (Result, 
 	if !anyMAC([][]byte{got}, secrets, r.Body) {
 		return Result{}, unauthorized("signature mismatch: %s does not match the body signed with this source's client secret", SentrySignatureHeader)
 	}
-	return Result{}, nil
+	return Result{Signed: digest(r.Body)}, nil
 }

@@ -26,6 +26,11 @@ type Result struct {
 	// (Standard Webhooks' webhook-id, SNS's MessageId): the event's dedup
 	// key, so a retried delivery is a duplicate.
 	DedupKey string
+	// Signed, when not empty, identifies what the signature covers (the
+	// hex SHA-256 of the signed content) for schemes whose signature
+	// carries no delivery id (hmac, sentry, pagerduty): a replay of the
+	// request has the same, however its signature is spelled.
+	Signed string
 }
 
 // Verifier authenticates one request. secrets are the source's current
