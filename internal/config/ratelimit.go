@@ -4,10 +4,10 @@ import "math"
 
 // Inbound rate limit defaults (ingest.rate_limit, sources[].rate_limit):
 // far above what one monitoring tool sends even in an outage (Alertmanager
-// posts once per alert group per group_interval; a burst of 1,000 lets an
+// posts once per alert group per group_interval; a burst of 20,000 lets an
 // outage's first wave through whole), far below what it takes to flood
 // the store.
-const DefaultSourceRatePerSecond = 50
+const DefaultSourceRatePerSecond = 1000
 
 // SourceRateLimit is a token bucket on a source's authenticated requests:
 // PerSecond on average, Burst at once. A request over it is answered 429
@@ -21,8 +21,8 @@ type SourceRateLimit struct {
 	Burst int `yaml:"burst"`
 }
 
-// BurstSeconds is the default burst in seconds of the rate: 1,000 requests
-// at the default 50/s.
+// BurstSeconds is the default burst in seconds of the rate: 20,000 requests
+// at the default 1,000/s.
 const BurstSeconds = 20
 
 // RateLimit is the source's effective limit; perSecond 0 means none.

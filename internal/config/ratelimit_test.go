@@ -29,7 +29,7 @@ sources:
 	}
 	for ingest, want := range map[string]map[string]limit{
 		"": {
-			"plain": {50, 1000}, "own": {2.5, 50}, "both": {5, 7}, "burst": {50, 9}, "off": {0, 0},
+			"plain": {1000, 20000}, "own": {2.5, 50}, "both": {5, 7}, "burst": {1000, 9}, "off": {0, 0},
 		},
 		"ingest: {rate_limit: {per_second: 10}}": {
 			"plain": {10, 200}, "own": {2.5, 50}, "both": {5, 7}, "burst": {10, 9}, "off": {0, 0},
@@ -38,7 +38,7 @@ sources:
 			"plain": {0, 0}, "own": {2.5, 50}, "both": {5, 7}, "burst": {0, 0}, "off": {0, 0},
 		},
 		"ingest: {rate_limit: {burst: 3}}": {
-			"plain": {50, 3}, "own": {2.5, 3}, "both": {5, 7}, "burst": {50, 9}, "off": {0, 0},
+			"plain": {1000, 3}, "own": {2.5, 3}, "both": {5, 7}, "burst": {1000, 9}, "off": {0, 0},
 		},
 	} {
 		cfg := parse(ingest)
