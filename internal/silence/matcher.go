@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/incidenthub/incidenthub"
+	sharedmatcher "github.com/incidenthub/incidenthub/internal/matcher"
 )
 
 // Op is a matcher's operator, as in Alertmanager.
@@ -51,45 +52,16 @@ func (m Matcher) String() string {
 var Fields = []string{"source", "fingerprint", "status", "severity", "service", "alert_type",
 	"title", "description", "host", "environment", "url"}
 
-// value returns what name selects in a.
-func value(a *incidenthub.Alert, name string) string {
-	switch name {
-	case "source":
-		return a.Source
-	case "fingerprint":
-		return a.Fingerprint
-	case "status":
-		return string(a.Status)
-	case "severity":
-		return string(a.Severity)
-	case "service":
-		return a.Service
-	case "alert_type":
-		return a.AlertType
-	case "title":
-		return a.Title
-	case "description":
-		return a.Description
-	case "host":
-		return a.Host
-	case "environment":
-		return a.Environment
-	case "url":
-		return a.URL
-	}
-	if n, ok := strings.CutPrefix(name, "annotations."); ok {
-		return a.Annotations[n]
-	}
-	return a.Labels[strings.TrimPrefix(name, "labels.")]
-}
-
 // validName: a field, labels.<x>, annotations.<x>, or a label name.
 var validName = regexp.MustCompile(`^(?:(?:labels|annotations)\.)?[A-Za-z_][A-Za-z0-9_.\-/]*$`)
 
-// matcher is a Matcher ready to evaluate.
+// matcher is a Matcher ready to evaluate: the shared
+// internal/matcher.Matcher (the one inhibit rules use), after the checks
+// the silences API makes on top (name syntax, lengths, field names in
+// errors).
 type matcher struct {
 	Matcher
-	re *regexp.Regexp
+	m *sharedmatcher.Matcher
 }
 
 // compile checks m and compiles its regular expression; errors name the
@@ -107,14 +79,16 @@ func compileMatcher(m Matcher) (matcher, error) {
 	if len(m.Value) > maxValue {
 		return matcher{}, fieldErr("value", "is longer than %d characters", maxValue)
 	}
-	c := matcher{Matcher: m}
 	if m.Op == Regexp || m.Op == NotRegex {
 		if _, err := regexp.Compile(m.Value); err != nil {
 			return matcher{}, fieldErr("value", "%q is not a valid regular expression: %v", m.Value, unwrapRegexp(err))
 		}
-		c.re = regexp.MustCompile("^(?:" + m.Value + ")$")
 	}
-	return c, nil
+	sm, err := sharedmatcher.New(m.Name, sharedmatcher.Op(m.Op), m.Value)
+	if err != nil {
+		return matcher{}, fieldErr("value", "%v", err)
+	}
+	return matcher{Matcher: m, m: sm}, nil
 }
 
 // unwrapRegexp drops the "error parsing regexp: " prefix.
@@ -122,20 +96,7 @@ func unwrapRegexp(err error) string {
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
 }
 
-func (m *matcher) matches(a *incidenthub.Alert) bool {
-	v := value(a, m.Name)
-	switch m.Op {
-	case Equal:
-		return v == m.Value
-	case NotEqual:
-		return v != m.Value
-	case Regexp:
-		return m.re.MatchString(v)
-	case NotRegex:
-		return !m.re.MatchString(v)
-	}
-	return false
-}
+func (m *matcher) matches(a *incidenthub.Alert) bool { return m.m.Matches(a) }
 
 // matchesEmpty reports whether the matcher holds for a value of "": a
 // silence whose every matcher does would silence nearly everything.

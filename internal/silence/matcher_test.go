@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
+	sharedmatcher "github.com/incidenthub/incidenthub/internal/matcher"
 )
 
 func TestMatcherSemantics(t *testing.T) {
@@ -113,7 +114,7 @@ func TestAlertWith(t *testing.T) {
 		"labels.service": "label-svc", "annotations.runbook": "r", "host": "web-1", "status": "firing"}
 	a := AlertWith(pairs)
 	for name, v := range pairs {
-		require.Equal(t, v, value(&a, name), name)
+		require.Equal(t, v, sharedmatcher.Value(&a, name), name)
 	}
 	require.Equal(t, "checkout", a.Service)
 	require.Equal(t, map[string]string{"alertname": "5xx-rate", "service": "label-svc"}, a.Labels)
