@@ -45,6 +45,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/hold"
 )
 
 //go:embed ui/templates/*.html ui/static/*
@@ -514,6 +515,12 @@ func timelineLabel(kind string) string {
 		return "Alert split out"
 	case incidenthub.TimelineSplitFrom:
 		return "Split from another"
+	case incidenthub.TimelineInhibited:
+		return "Inhibited"
+	case hold.TimelineHeld:
+		return "Notifications held"
+	case hold.TimelineReleased:
+		return "Hold ended"
 	}
 	return strings.ReplaceAll(kind, "_", " ")
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,4 +45,18 @@ func TestAgo(t *testing.T) {
 		require.Equal(t, want, ago(now, now.Add(-d)), "%v", d)
 	}
 	require.Equal(t, "never", ago(now, time.Time{}))
+}
+
+// The hold and inhibit entries read as words on the incident page, not as
+// raw kinds.
+func TestTimelineLabelsForHolds(t *testing.T) {
+	for kind, want := range map[string]string{
+		hold.TimelineHeld:             "Notifications held",
+		hold.TimelineReleased:         "Hold ended",
+		incidenthub.TimelineInhibited: "Inhibited",
+	} {
+		if got := timelineLabel(kind); got != want {
+			t.Errorf("timelineLabel(%q) = %q, want %q", kind, got, want)
+		}
+	}
 }
