@@ -63,7 +63,7 @@ dup.yaml:4:65: sources[0].auth.signed_content: needs timestamp_header: without a
 dup.yaml:7:50: sources[1].auth.timestamp_header: must differ from header (X-Sig carries the signature)
 dup.yaml:7:75: sources[1].auth.signed_content: must contain {timestamp} and {body} once each, e.g. "{timestamp}.{body}" or "v0:{timestamp}:{body}"
 dup.yaml:10:74: sources[2].auth.duplicate_window: must be at least twice the tolerance (10m0s), or a replay the timestamp check lets through is stored as new; 0s turns it off
-dup.yaml:13:35: sources[3].auth.duplicate_window: not used by auth type token (its keys: token, query_param)
-dup.yaml:13:57: sources[3].auth.timestamp_header: not used by auth type token (its keys: token, query_param)
+dup.yaml:13:35: sources[3].auth.duplicate_window: not used by auth type token (its keys: token, query_param, header)
+dup.yaml:13:57: sources[3].auth.timestamp_header: not used by auth type token (its keys: token, query_param, header)
 dup.yaml:16:50: sources[4].auth.duplicate_window: must not be negative (0s turns it off)`, err.Error())
 }
