@@ -123,7 +123,10 @@ func (l *loader) parseYAML(data []byte) *yaml.Node {
 			l.at(nil, "", "empty mapping file")
 			return nil
 		}
-		e := &LoadError{File: l.file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+		// yaml.v3 names no line for an error on the first one (its marks
+		// count from 0 and 0 means "not set"), e.g. an unterminated `"`.
+		// (FuzzParse found it in the config loader; FuzzParseInbound checks it.)
+		e := &LoadError{File: l.file, Line: 1, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := lineRe.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Message = strings.TrimPrefix(e.Message, m[0]+": ")
