@@ -110,6 +110,9 @@ func (l *loader) inhibit(doc *config.Document, p string, is inhibitSpec) *Inhibi
 	case l.inhibitNames[is.Name] != "":
 		bad(p+".name", "duplicate inhibit rule name %q (first defined at %s)", is.Name, l.inhibitNames[is.Name])
 	default:
+		if l.inhibitNames == nil {
+			l.inhibitNames = map[string]string{}
+		}
 		l.inhibitNames[is.Name] = fmt.Sprintf("%s:%d", doc.File(), line)
 	}
 	side := func(name string, match matchSpec, re map[string]string, list []string) matcher.Set {
