@@ -254,13 +254,23 @@ func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 			return err
 		}
 	}
+	var inc *store.Incident // read on first need
 	for _, name := range ch.Targets {
 		if _, ok := e.targets[name]; !ok {
 			e.log.Warn("incident routed to an unknown target; skipped", "target", name, "incident_id", ch.IncidentID)
 			continue
 		}
-		if err := e.transitions(tx, ch, name); err != nil {
+		if inc == nil {
+			inc = new(store.Incident)
+			if err := tx.Take(inc, "id = ?", ch.IncidentID).Error; err != nil {
+				return fmt.Errorf("load incident %d: %w", ch.IncidentID, err)
+			}
+		}
+		if err := e.transitions(tx, ch, inc, name); err != nil {
 			return err
+		}
+		if err := e.notifyState(tx, inc, name); err != nil {
+			return fmt.Errorf("record what %s is to hear: %w", name, err)
 		}
 		if err := e.enqueue(tx, ch.IncidentID, name, false); err != nil {
 			return fmt.Errorf("enqueue delivery to %s: %w", name, err)
@@ -274,10 +284,8 @@ func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 // change: it reads the incident's state when it runs).
 func (e *Engine) enqueue(tx *gorm.DB, incidentID int64, name string, force bool) error {
 	now := e.now()
-	row := store.DeliverySync{IncidentID: incidentID, Target: name, Ref: store.JSON[map[string]string]{V: map[string]string{}},
-		CreatedAt: now, UpdatedAt: now}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-		return fmt.Errorf("record sync: %w", err)
+	if err := e.ensureSync(tx, incidentID, name); err != nil {
+		return err
 	}
 	// Lock the pair's row until this transaction ends: a job that claims
 	// it (clearing job_queued) then waits, and reads the incident only
@@ -314,6 +322,30 @@ func (e *Engine) enqueue(tx *gorm.DB, incidentID int64, name string, force bool)
 	_, err := e.inserter.InsertTx(ctx, sqlTx, SyncArgs{IncidentID: incidentID, Target: name},
 		&river.InsertOpts{Queue: Queue, MaxAttempts: 25})
 	return err
+}
+
+// ensureSync creates the pair's delivery_syncs row unless it exists.
+func (e *Engine) ensureSync(tx *gorm.DB, incidentID int64, name string) error {
+	now := e.now()
+	row := store.DeliverySync{IncidentID: incidentID, Target: name, Ref: store.JSON[map[string]string]{V: map[string]string{}},
+		CreatedAt: now, UpdatedAt: now}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return fmt.Errorf("record sync: %w", err)
+	}
+	return nil
+}
+
+// notifyState records inc, as of a change that notifies, as what the pair
+// (inc, name) is to be brought to. A sync diffs against it rather than the
+// live incident: a change that notified nobody (silenced, inhibited, held
+// back) does not reach the target because a sync happened to run after it
+// for another change; it goes out with the next change that notifies.
+func (e *Engine) notifyState(tx *gorm.DB, inc *store.Incident, name string) error {
+	if err := e.ensureSync(tx, inc.ID, name); err != nil {
+		return err
+	}
+	return tx.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ?", inc.ID, name).
+		Update("notify_state", store.JSON[incidenthub.Incident]{V: inc.Domain()}).Error
 }
 
 // Retry schedules a delivery that is dead or waiting for a retry to be

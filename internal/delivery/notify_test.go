@@ -14,6 +14,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/delivery"
+	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 )
 
@@ -174,4 +175,57 @@ func stop(t *testing.T, e *delivery.Engine) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, e.Stop(ctx))
+}
+
+// silencingRouter routes like DefaultRouter and silences the alerts whose
+// fingerprint starts with "quiet".
+type silencingRouter struct{ processor.DefaultRouter }
+
+func (r silencingRouter) Route(a incidenthub.Alert) (processor.Routing, error) {
+	out, err := r.DefaultRouter.Route(a)
+	out.Silenced = strings.HasPrefix(a.Fingerprint, "quiet")
+	return out, err
+}
+
+// A change that notifies nobody (a silenced alert joining and raising the
+// severity) does not reach the target because a sync runs after it for an
+// earlier change (here a person's acknowledge, still queued): the sync
+// brings the target to the state of the last change that notified. The
+// next change that notifies carries everything since.
+func TestSilencedChangeDoesNotRideAlong(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		wh := newReceiver(t)
+		h := newHub(t, dialect, hubConfig(wh, nil, ""))
+		h.proc.Router = silencingRouter{processor.DefaultRouter(h.cfg.Routing.Default)}
+		require.NoError(t, h.eng.Start(context.Background()))
+		h.alert("a", "firing")
+		h.drain()
+		waitTypes(t, wh, incidenthub.EventOpened)
+		stop(t, h.eng) // the acknowledge's sync waits until after the silenced join
+		h.eng = h.engine(true)
+		h.proc.Notifier = h.eng
+
+		id := h.incidentID()
+		h.act(id, correlation.Acknowledge)
+		h.insertRaw(`{"id":"q1","fingerprint":"quiet-1","status":"firing","severity":"critical","service":"checkout","alert_type":"HighLatency","title":"Checkout latency"}`)
+		h.drain()
+		inc, err := h.st.Incident(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, incidenthub.SeverityCritical, inc.Severity, "the silenced alert joined and raised the severity")
+		require.Equal(t, 2, inc.AlertCount)
+
+		h.start(h.eng)
+		waitTypes(t, wh, incidenthub.EventOpened, incidenthub.EventAcknowledged)
+		ack := wh.got()[1]
+		require.Equal(t, incidenthub.SeverityHigh, ack.Incident.Severity, "the acknowledge as it was, without the silenced raise")
+		require.Equal(t, 1, ack.Incident.AlertCount)
+
+		h.act(id, correlation.Resolve)
+		waitTypes(t, wh, incidenthub.EventOpened, incidenthub.EventAcknowledged, incidenthub.EventResolved)
+		res := wh.got()[2]
+		require.Equal(t, incidenthub.SeverityCritical, res.Incident.Severity, "the next change that notifies carries what was held back")
+		require.Equal(t, 2, res.Incident.AlertCount)
+	})
 }

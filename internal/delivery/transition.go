@@ -43,14 +43,10 @@ func transitionEvent(o correlation.Outcome) string {
 
 // transitions records ch, when it is a status change that target name
 // wants, inside the change's transaction tx.
-func (e *Engine) transitions(tx *gorm.DB, ch correlation.Change, name string) error {
+func (e *Engine) transitions(tx *gorm.DB, ch correlation.Change, inc *store.Incident, name string) error {
 	event := transitionEvent(ch.Outcome)
 	if event == "" || !e.targets[name].cfg.Wants(event) {
 		return nil
-	}
-	var inc store.Incident
-	if err := tx.Take(&inc, "id = ?", ch.IncidentID).Error; err != nil {
-		return fmt.Errorf("load incident %d: %w", ch.IncidentID, err)
 	}
 	row := store.DeliveryTransition{IncidentID: ch.IncidentID, Target: name, Event: event,
 		State: store.JSON[incidenthub.Incident]{V: changeState(inc.Domain(), ch)}, CreatedAt: e.now()}
@@ -73,15 +69,15 @@ func urgentSync(tx *gorm.DB, sync *store.DeliverySync) (bool, error) {
 	if n > 0 {
 		return true, nil
 	}
-	var inc store.Incident
-	if err := tx.Take(&inc, "id = ?", sync.IncidentID).Error; err != nil {
-		return false, fmt.Errorf("load incident: %w", err)
+	cur, err := syncTo(tx, sync)
+	if err != nil || cur == nil {
+		return false, err
 	}
 	var prev *incidenthub.Incident
 	if sync.SyncedState != nil {
 		prev = &sync.SyncedState.V
 	}
-	return urgent(Diff(prev, inc.Domain())), nil
+	return urgent(Diff(prev, *cur)), nil
 }
 
 // changeState is the incident right after ch. inc is the incident at the
@@ -137,4 +133,23 @@ func (w *worker) nextTransition(db *gorm.DB, a SyncArgs, t *target, sync *store.
 			prev = &s
 		}
 	}
+}
+
+// syncTo is the state a sync brings the pair to: the incident as of its
+// last change that notified (the pair's notify_state), or, on a pair
+// recorded before notify_state existed, the live incident. nil: the
+// incident no longer exists.
+func syncTo(db *gorm.DB, sync *store.DeliverySync) (*incidenthub.Incident, error) {
+	if sync.NotifyState != nil {
+		s := sync.NotifyState.V
+		return &s, nil
+	}
+	var inc store.Incident
+	if err := db.Take(&inc, "id = ?", sync.IncidentID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("load incident %d: %w", sync.IncidentID, err)
+	}
+	cur := inc.Domain()
+	return &cur, nil
 }

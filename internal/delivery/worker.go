@@ -183,21 +183,21 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 		return nil, 0, err
 	}
 	var (
-		inc  store.Incident
 		sync store.DeliverySync
 		last store.Delivery
 	)
-	// The incident is read before the transitions: every transition that
-	// led to this state is then seen, and delivered before it.
-	if err := db.Take(&inc, "id = ?", a.IncidentID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+	// The state to sync to is read before the transitions: every
+	// transition that led to it is then seen, and delivered before it.
+	if err := db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Take(&sync).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, 0, nil
 	} else if err != nil {
 		return nil, 0, err
 	}
-	if err := db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Take(&sync).Error; err != nil {
+	to, err := syncTo(db, &sync)
+	if err != nil || to == nil {
 		return nil, 0, err
 	}
-	cur := inc.Domain()
+	cur := *to
 	var prev *incidenthub.Incident
 	if sync.SyncedState != nil {
 		prev = &sync.SyncedState.V
@@ -220,6 +220,12 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 	// A dead delivery of this very state is not retried by itself: that
 	// takes an operator (POST …/retry) or a newer change.
 	err = db.Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).Order("id DESC").Take(&last).Error
+	if err == nil && (last.Status == incidenthub.DeliveryPending || last.Status == incidenthub.DeliveryRetrying) {
+		// Retried by an operator since the first look (Retry reopens a
+		// dead delivery while this job holds the lease): send that one,
+		// not a new delivery of the same change.
+		return &last, 0, nil
+	}
 	if err == nil && last.Status == incidenthub.DeliveryDead && last.ID > sync.SyncedDeliveryID {
 		if ev, _ := Diff(&last.State.V, cur); ev == "" {
 			return nil, 0, nil

@@ -18,13 +18,16 @@ type DeliverySync struct {
 	Target           string
 	SyncedState      *JSON[incidenthub.Incident]
 	SyncedDeliveryID int64
-	Ref              JSON[map[string]string]
-	JobQueued        bool
-	LeaseOwner       *int64
-	LeaseUntil       *time.Time
-	WakeAt           *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// NotifyState is the incident as of its last change that notifies:
+	// what the sync brings the target to (nil: the live incident).
+	NotifyState *JSON[incidenthub.Incident]
+	Ref         JSON[map[string]string]
+	JobQueued   bool
+	LeaseOwner  *int64
+	LeaseUntil  *time.Time
+	WakeAt      *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Delivery is a row of deliveries.
