@@ -182,6 +182,9 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, 0, err
 	}
+	if afterOpenCheck != nil {
+		afterOpenCheck()
+	}
 	var (
 		sync store.DeliverySync
 		last store.Delivery
@@ -249,6 +252,10 @@ func (w *worker) next(db *gorm.DB, a SyncArgs, t *target) (*store.Delivery, time
 	created, err := w.create(db, a, t, event, changes, cur, prev, 0)
 	return created, 0, err
 }
+
+// afterOpenCheck, set by a test, runs in next between its look for an
+// open delivery and the rest: where an operator's Retry can land.
+var afterOpenCheck func()
 
 // create records the delivery of event (state, diffed from prev) to the
 // pair; for a recorded transition (id transition) it deletes the
