@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidenthub/incidenthub/internal/app"
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
@@ -103,9 +105,24 @@ func (k *keysEnv) keyFileConfig(t *testing.T, keys ...[]byte) string {
 	return k.write(t, "cli.yaml", string(text)+fmt.Sprintf("registry: {secret_key_file: %q}\n", keyFile))
 }
 
+// openStore opens the test's database as the CLI does.
+func (k *keysEnv) openStore(t *testing.T) *store.Store {
+	t.Helper()
+	c := common{config: k.file}
+	cfg, err := c.load(func(n string) string { return k.base[n] })
+	require.NoError(t, err)
+	st, err := app.OpenStore(context.Background(), cfg, false)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func newKey(t *testing.T) []byte {
 	t.Helper()
-	return bytes.Repeat([]byte{byte(len(t.Name()) + int(time.Now().UnixNano()%200))}, 32)
+	k := make([]byte, 32)
+	_, err := rand.Read(k)
+	require.NoError(t, err)
+	return k
 }
 
 // inprocHub is `incidenthub serve` running in this process.
@@ -368,7 +385,12 @@ targets:
 		code, body := h.do(t, http.MethodGet, "/api/v1/audit?action=registry.notified", healthAdminToken, "")
 		require.Equal(t, http.StatusOK, code, body)
 		require.Equal(t, 2, strings.Count(body, `"action":"registry.notified"`), body)
-		time.Sleep(2500 * time.Millisecond) // one more poll of the queue: nothing is sent twice
+		var queued, pending int64
+		st := k.openStore(t)
+		require.NoError(t, st.DB.Table("registry_notices").Count(&queued).Error)
+		require.NoError(t, st.DB.Table("registry_notices").Where("sent_at IS NULL").Count(&pending).Error)
+		require.Equal(t, int64(2), queued, "the CLI queued both")
+		require.Zero(t, pending, "both are done: none is sent again")
 		require.Len(t, notices(), 2)
 	})
 }
