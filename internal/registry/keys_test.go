@@ -199,3 +199,39 @@ func TestRekey(t *testing.T) {
 		require.False(t, errors.Is(err, registry.ErrUndecryptable))
 	})
 }
+
+// The case: the hub runs without any key (it needed none at
+// start), and a CLI with a key rotates a source and a target. The CLI can
+// tell (the hub holds no key); forced, both entries fail the hub's check.
+func TestSecretHealthHubWithoutKey(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, dialect, nil)
+		specs := append(f.specs, registry.Spec{Name: "hook", Direction: registry.Outbound, Kind: "webhook",
+			Endpoint: "https://example.com/hook", AuthMethod: registry.AuthStandardWebhooks})
+		logs := &logBuffer{}
+		hub := registry.New(registry.Options{Store: f.st, Now: f.clock.Now, SecretHealth: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
+		require.NoError(t, hub.Sync(ctx, specs, audit.ActorConfig))
+		require.NoError(t, hub.Announce(ctx))
+		cli := registry.New(registry.Options{Store: f.st, Keys: ring(t, rawKey(t)), Now: f.clock.Now})
+		require.NoError(t, cli.Sync(ctx, specs, audit.ActorConfig))
+		err := cli.CheckHubsHaveKey(ctx)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "holds no key")
+
+		_, _, err = cli.Rotate(ctx, "cli:alice", registry.Inbound, "am", nil)
+		require.NoError(t, err)
+		_, _, err = cli.Rotate(ctx, "cli:alice", registry.Outbound, "hook", nil)
+		require.NoError(t, err)
+		problems, err := hub.CheckSecrets(ctx)
+		require.NoError(t, err)
+		require.Len(t, problems, 2)
+		require.Equal(t, []string{"inbound/am", "outbound/hook"}, []string{problems[0].Direction + "/" + problems[0].Name, problems[1].Direction + "/" + problems[1].Name})
+		require.Contains(t, problems[1].Error, "no secret key is configured")
+		_, _, err = hub.Secrets(ctx, registry.Outbound, "hook")
+		require.ErrorIs(t, err, registry.ErrUndecryptable)
+		require.Equal(t, 2, strings.Count(logs.String(), "entry failing"), "one line per entry:\n%s", logs)
+	})
+}
