@@ -324,7 +324,10 @@ func TestReadyzPendingMigrations(t *testing.T) {
 		require.NoError(t, err)
 		h := newHubWithStore(t, st, cfg, nil)
 
-		requireError(t, h.get("/readyz", ""), http.StatusServiceUnavailable, "unavailable", "migrations pending")
+		rec := h.get("/readyz", "")
+		requireError(t, rec, http.StatusServiceUnavailable, "unavailable", "migrations pending")
+		requireChecks(t, rec, `[{"name":"database","ok":true},
+			{"name":"migrations","ok":false,"error":"migrations pending: run `+"`incidenthub migrate up`"+`"}]`)
 		require.Equal(t, http.StatusOK, h.get("/healthz", "").Code)
 
 		require.NoError(t, st.Migrate(context.Background()))
@@ -395,4 +398,17 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	})
+}
+
+// requireChecks asserts /readyz's "status" is unready and its "checks" are
+// want (JSON).
+func requireChecks(t *testing.T, rec *httptest.ResponseRecorder, want string) {
+	t.Helper()
+	var body struct {
+		Status string          `json:"status"`
+		Checks json.RawMessage `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), "%s", rec.Body)
+	require.Equal(t, "unready", body.Status)
+	require.JSONEq(t, want, string(body.Checks))
 }

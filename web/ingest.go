@@ -192,6 +192,10 @@ func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]strin
 		return []string{initial}, nil
 	}
 	secrets, rotated, err := s.Webhooks.Secrets(ctx, registry.Inbound, src.Name)
+	if errors.Is(err, registry.ErrUndecryptable) {
+		// The registry flagged the entry and logged that once; /readyz names it.
+		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check credentials of source %q: its stored secret cannot be decrypted with this hub's keys (see /readyz); retry later", src.Name)
+	}
 	if err != nil {
 		s.Log.Error("look up source secrets", "source", src.Name, "err", err)
 		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check credentials of source %q right now; retry later", src.Name)

@@ -166,18 +166,6 @@ func (s *server) recover(c *gin.Context) {
 
 func (s *server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
-func (s *server) readyz(c *gin.Context) {
-	if err := s.Store.Ping(c.Request.Context()); err != nil {
-		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "store unreachable"))
-		return
-	}
-	if err := s.Store.Ready(c.Request.Context()); err != nil {
-		s.fail(c, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "%v", err))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "database": s.Store.Dialect})
-}
-
 func (s *server) metrics(c *gin.Context) {
 	promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
 }

@@ -155,6 +155,9 @@ func (s *server) slackSecrets(ctx context.Context, cfg *config.Config) ([]string
 		return []string{initial}, nil
 	}
 	secrets, rotated, err := s.Webhooks.Secrets(ctx, registry.Inbound, config.SlackRegistryName)
+	if errors.Is(err, registry.ErrUndecryptable) { // flagged and logged once by the registry
+		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check Slack's signature: the stored signing secret cannot be decrypted with this hub's keys (see /readyz); retry later")
+	}
 	if err != nil {
 		s.Log.Error("look up the slack signing secret", "err", err)
 		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check Slack's signature right now; retry later")

@@ -345,6 +345,8 @@ func TestIngestStoreUnavailable(t *testing.T) {
 
 		rec = h.get("/readyz", "")
 		requireError(t, rec, http.StatusServiceUnavailable, "unavailable", "store")
+		requireChecks(t, rec, `[{"name":"database","ok":false,"error":"store unreachable"},
+			{"name":"migrations","ok":false,"error":"not checked: the store is unreachable"}]`)
 		require.NotEmpty(t, rec.Header().Get("Retry-After"))
 
 		rec = h.get("/healthz", "")

@@ -21,13 +21,16 @@ import (
 	"github.com/incidenthub/incidenthub/internal/store"
 )
 
-const registryUsage = `usage: incidenthub registry <list|show|rotate|revoke|reveal|verify|export> [NAME] --config FILE [flags]
+const registryUsage = `usage: incidenthub registry <list|show|rotate|revoke|rekey|reveal|verify|export> [NAME] --config FILE [flags]
 
   list                 every entry with its owner, secret age, next rotation and flags
   show NAME            one entry in full (YAML)
   rotate NAME          new secret, shown once; the old one stays valid for --overlap
                        (--secret-file FILE: the new secret a vendor issued, e.g. Sentry's, PagerDuty's)
   revoke NAME          revoke every secret now and issue a new one (--previous: end the overlap only)
+  rekey                re-encrypt every stored secret under the current key (old keys must still be configured)
+                       rotate, revoke and rekey refuse when a running hub lacks the key they seal with
+                       (--force: seal anyway); their owner notices are sent by a running hub
   reveal NAME          show a secret the scheduler generated, once
   verify NAME          check the entry's credentials and record the result
   export               the whole registry for auditors (--format yaml|csv, --output FILE)
@@ -59,6 +62,10 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 		output   *string
 	)
 	needName := true
+	var force *bool
+	if sub == "rotate" || sub == "revoke" || sub == "rekey" {
+		force = fs.Bool("force", false, "seal even when a running hub lacks the key (that hub then answers 503 for the entry)")
+	}
 	switch sub {
 	case "list":
 		needName = false
@@ -73,6 +80,8 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 		supplied = fs.String("secret-file", "", "read the new secret from this file (one line; /dev/stdin works) instead of generating one: for secrets a vendor issues (Sentry, PagerDuty)")
 	case "revoke":
 		previous = fs.Bool("previous", false, "revoke only the previous secret (end a rotation's overlap now)")
+	case "rekey":
+		needName = false
 	case "export":
 		needName = false
 		format = fs.String("format", "yaml", "yaml or csv")
@@ -129,6 +138,13 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	actor := "cli:" + cmpStr(getenv("USER"), "unknown")
+	// The CLI runs no delivery engine: a running hub sends its notices.
+	hooks.QueueNotices()
+	if sub == "rekey" || sub == "rotate" || (sub == "revoke" && !*previous) {
+		if err := checkHubKeys(ctx, hooks, *force, stderr); err != nil {
+			return err
+		}
+	}
 
 	switch sub {
 	case "list":
@@ -184,6 +200,8 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 		return printSecret(stdout, "revoked", e, secret)
+	case "rekey":
+		return rekey(ctx, hooks, actor, stdout)
 	case "reveal":
 		e, secret, err := hooks.Reveal(ctx, actor, *direction, name)
 		if err != nil {

@@ -94,6 +94,11 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	// Which keys this hub holds, for `registry rotate` elsewhere (keys.go).
+	if err := hooks.Announce(ctx); err != nil {
+		return err
+	}
+	defer withdraw(ctx, hooks, log)
 
 	proc := processor.New(st, log, cfg.Ingest.Workers, cfg.Ingest.PollInterval.Std())
 	proc.Router = rl
@@ -126,7 +131,8 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	// checks (verify, and the scheduled verification).
 	withVerifiers := func(cfg *config.Config) []registry.Spec { return registrySpecs(cfg, deliv) }
 	// Owners hear of rotations and revocations through registry.notify_target.
-	hooks.SetNotify(ownerNotices(st, deliv, rl.Config, log))
+	notify := ownerNotices(st, deliv, rl.Config, log)
+	hooks.SetNotify(notify)
 	if err := hooks.Sync(ctx, withVerifiers(cfg), audit.ActorConfig); err != nil {
 		return err
 	}
@@ -188,7 +194,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	schedDone := make(chan struct{})
 	go func() {
 		defer close(schedDone)
+		noticesDone := make(chan struct{})
+		go func() { defer close(noticesDone); sendQueuedNotices(schedCtx, hooks, notify, log) }()
 		hooks.Run(schedCtx, RegistryTick)
+		<-noticesDone
 	}()
 
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
@@ -368,6 +377,7 @@ func openRegistry(ctx context.Context, cfg *config.Config, st *store.Store, gete
 	}
 	hooks := registry.New(registry.Options{
 		Store: st, Keys: keys, Log: log, Metrics: metrics,
+		SecretHealth:     checkKeys,
 		MaxSecretAge:     cfg.Registry.MaxSecretAge.Std(),
 		AuthFailureSpike: cfg.Registry.AuthFailureSpike,
 		VerifyInterval:   cfg.Registry.VerifyEvery(),

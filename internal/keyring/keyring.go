@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -187,4 +188,16 @@ func KeyIDOf(ciphertext string) (string, error) {
 		return "", errors.New("malformed ciphertext: want v1:<key id>:<data>")
 	}
 	return parts[1], nil
+}
+
+// IDs lists the ids of every key, the current one first.
+func (k *Keyring) IDs() []string {
+	ids := []string{k.current}
+	for id := range k.aeads {
+		if id != k.current {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids[1:])
+	return ids
 }

@@ -165,6 +165,9 @@ func (r *Registry) Tick(ctx context.Context) error {
 		return fmt.Errorf("find due rotations: %w", err)
 	}
 	var errs []error
+	if err := r.heartbeat(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, d := range due {
 		if err := r.scheduled(ctx, d.Direction, d.Name); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", d.ref(), err))

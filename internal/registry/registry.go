@@ -202,6 +202,10 @@ type Options struct {
 	// Notify, when set, is told after each rotation and revocation, to
 	// notify the owner. It never receives the secret.
 	Notify func(ctx context.Context, n Notice)
+	// SecretHealth tracks whether each stored secret decrypts with Keys:
+	// an entry that does not is flagged failing at once, its change of
+	// state logged once (the serving hub; keys.go).
+	SecretHealth bool
 }
 
 // Notice tells an owner their entry's secret changed and how to get it.
@@ -259,6 +263,10 @@ type Registry struct {
 	failMu   sync.Mutex
 	failures map[string]*failureStat
 	m        metrics
+
+	keyMu       sync.Mutex
+	keyProblems map[key]string // entries whose stored secret does not decrypt (keys.go)
+	instanceID  string         // this hub's hub_instances row (instances.go)
 }
 
 // cacheTTL bounds how long another replica's rotation takes to be seen.
@@ -280,7 +288,7 @@ func New(o Options) *Registry {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Registry{o: o, cache: map[key]cachedSecrets{}, failures: map[string]*failureStat{}}
+	r := &Registry{o: o, cache: map[key]cachedSecrets{}, failures: map[string]*failureStat{}, keyProblems: map[key]string{}}
 	empty := map[key]Spec{}
 	r.specs.Store(&empty)
 	r.m = newMetrics(o.Metrics)
@@ -811,8 +819,14 @@ func (r *Registry) loadSecrets(ctx context.Context, k key) (cachedSecrets, error
 		return cachedSecrets{}, nil
 	}
 	row := &rows[0]
-	if r.o.Keys == nil {
-		return cachedSecrets{}, fmt.Errorf("secrets of %s are encrypted but no key is configured", row.ref())
+	if p := r.checkRow(row); p != "" {
+		if r.o.SecretHealth {
+			r.noteSecret(k, p)
+		}
+		return cachedSecrets{}, fmt.Errorf("%s: %w: %s", row.ref(), ErrUndecryptable, p)
+	}
+	if r.o.SecretHealth && r.noteSecret(k, "") {
+		r.refreshEntry(ctx, k)
 	}
 	c := cachedSecrets{rotated: true}
 	if c.current, err = r.o.Keys.Open(*row.SecretCurrent, row.aad()); err != nil {

@@ -161,6 +161,15 @@ func (r *Registry) view(ctx context.Context, row *entryRow) Entry {
 		e.Flags.Failing = true
 		e.Problems = append(e.Problems, "recent authentication failures from "+strings.Join(e.AuthFailures.LastIPs, ", "))
 	}
+	if r.o.SecretHealth {
+		if p := r.secretProblem(row); p != "" {
+			e.Flags.Failing = true
+			e.Problems = append(e.Problems, p)
+		}
+		if row.RemovedAt == nil {
+			r.m.failing.WithLabelValues(row.Direction, row.Name).Set(b2f(e.Flags.Failing))
+		}
+	}
 	return e
 }
 
