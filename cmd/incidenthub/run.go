@@ -30,7 +30,7 @@ commands:
   config check   validate a config file and its rules and report every problem
   rules test     dry-run the routing rules against a payload
   sources list   list the source kinds: built-in and the config's mappings
-  registry       list|show|rotate|revoke|reveal|verify|export the webhook registry
+  registry       list|show|rotate|revoke|rekey|reveal|verify|export the webhook registry
   silence        add|list|expire|extend|query runtime silences on a running hub (--url)
 
 run "incidenthub <command> -h" for a command's flags.
