@@ -118,8 +118,11 @@ type Runner struct {
 const DefaultStartDelay = time.Minute
 
 // New returns a runner for st with the config's schedule (validated by
-// config) and the windows policy returns.
+// config; "" is the default) and the windows policy returns.
 func New(st *store.Store, schedule string, policy func() Policy, log *slog.Logger) (*Runner, error) {
+	if schedule == "" {
+		schedule = config.DefaultRetentionSchedule
+	}
 	sched, err := config.ParseSchedule(schedule)
 	if err != nil {
 		return nil, fmt.Errorf("retention schedule %q: %w", schedule, err)
