@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,7 +167,7 @@ func TestRetentionWindows(t *testing.T) {
 
 		// Incidents. The window is 365 days after resolving.
 		oldResolved := s.incident("old", 500*day, ages(400*day), 400*day, "delivered", oldProcessed)
-		inside := s.incident("inside", 500*day, ages(300*day), 300*day, "delivered", "")
+		inside := s.incident("inside", 500*day, ages(365*day-time.Minute), 365*day-time.Minute, "delivered", "")
 		open := s.incident("open", 500*day, nil, 400*day, "delivered", ofOpen)
 		retrying := s.incident("retrying", 500*day, ages(400*day), 400*day, "retrying", "")
 		touched := s.incident("touched", 500*day, ages(400*day), day, "delivered", "")
@@ -423,4 +425,50 @@ func TestRetentionLease(t *testing.T) {
 		require.ErrorIs(t, out.err, retention.ErrLeaseHeld)
 		require.Equal(t, int64(2), out.res.Events, "C stopped after its first batch")
 	})
+}
+
+// TestRetentionRun: Run fires on its own (here the start-up run, due on a
+// fresh database), logs one INFO line with the counts, and returns when
+// its context ends.
+func TestRetentionRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(context.Background())
+		st := storetest.Open(t, dialect)
+		s := seeder{t, st, ctx}
+		old := s.event(100*day, store.EventProcessed)
+		kept := s.event(day, store.EventProcessed)
+		var logs lockedBuffer
+		r := runner(st, defaults)
+		r.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		r.StartDelay = 10 * time.Millisecond
+		done := make(chan struct{})
+		go func() { defer close(done); r.Run(ctx) }()
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="retention run"`) },
+			10*time.Second, 10*time.Millisecond)
+		cancel()
+		<-done
+		require.Equal(t, []string{kept}, ids[string](t, st, `SELECT id FROM events`), "not "+old)
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		require.Len(t, lines, 1, logs.String())
+		require.Contains(t, lines[0], "level=INFO")
+		require.Contains(t, lines[0], "event_bodies=1 attempt_bodies=0 events=1 resolved_incidents=0 audit=0")
+	})
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
