@@ -221,13 +221,13 @@ func (r *Runner) run(ctx context.Context, dueOnly bool) (Result, error) {
 	if pol.BatchSize <= 0 {
 		pol.BatchSize = config.DefaultRetentionBatchSize
 	}
-	start := r.now()
+	start, clock := r.now(), time.Now()
 	l, err := r.acquire(ctx, start, dueOnly)
 	if err != nil {
 		return res, err
 	}
 	err = r.steps(ctx, l, pol, start, &res)
-	took := time.Since(start)
+	took := time.Since(clock)
 	if rerr := r.release(context.WithoutCancel(ctx), l, res); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -255,10 +255,15 @@ func (r *Runner) acquire(ctx context.Context, now time.Time, dueOnly bool) (*lea
 	if row.LeaseUntil != nil && row.LeaseUntil.After(now) {
 		return nil, ErrLeaseHeld
 	}
-	// A second of slack: replicas' ticks for one scheduled time land
-	// close together, and clocks differ a little.
-	if dueOnly && row.StartedAt != nil && r.Schedule != nil && r.Schedule.Next(row.StartedAt.UTC()).After(now.Add(time.Second)) {
-		return nil, errNotDue
+	if dueOnly && row.StartedAt != nil && r.Schedule != nil {
+		// Some slack (a tenth of the schedule's period, at most a minute):
+		// a tick fires a little before the last run's start plus the
+		// period when that run started late, and clocks differ a little.
+		next := r.Schedule.Next(row.StartedAt.UTC())
+		slack := min(max(r.Schedule.Next(next).Sub(next)/10, time.Second), time.Minute)
+		if next.After(now.Add(slack)) {
+			return nil, errNotDue
+		}
 	}
 	// runs is the fencing token: only one replica moves it from row.Runs.
 	res := db.Exec(`UPDATE retention_runs SET owner = ?, lease_until = ?, started_at = ?, runs = runs + 1
