@@ -90,6 +90,9 @@ type DeliveryAttempt struct {
 	Error           string              `json:"error,omitempty"`
 	Outcome         string              `json:"outcome"`
 	NextAttemptAt   *time.Time          `json:"next_attempt_at,omitempty"`
+	// BodiesPurgedAt: retention blanked RequestBody and ResponseBody at
+	// this time (retention.attempt_bodies); absent while they are kept.
+	BodiesPurgedAt *time.Time `json:"bodies_purged_at,omitempty"`
 }
 
 // Ref keys of connectors that keep one remote object per incident (a Jira

@@ -156,6 +156,9 @@ type eventView struct {
 	// Repeats of this event that were acknowledged but not stored again.
 	Duplicates      int        `json:"duplicates"`
 	LastDuplicateAt *time.Time `json:"last_duplicate_at,omitempty"`
+	// BodyPurgedAt: retention blanked the body and headers at this time
+	// (retention.event_bodies); body is then null and headers empty.
+	BodyPurgedAt *time.Time `json:"body_purged_at,omitempty"`
 }
 
 func (s *server) getEvent(c *gin.Context) {
@@ -165,6 +168,9 @@ func (s *server) getEvent(c *gin.Context) {
 		return
 	}
 	body, body64 := eventBody(ev.Body)
+	if ev.BodyPurgedAt != nil {
+		body, body64 = json.RawMessage("null"), ""
+	}
 	alerts := ev.Alerts.V
 	if alerts == nil {
 		alerts = []incidenthub.Alert{}
@@ -177,6 +183,6 @@ func (s *server) getEvent(c *gin.Context) {
 		ID: ev.ID, Source: ev.Source, Kind: ev.Kind, ReceivedAt: ev.ReceivedAt, RemoteAddr: ev.RemoteAddr,
 		ContentType: ev.ContentType, Headers: s.shownHeaders(c.Request.Context(), ev), Body: body, BodyBase64: body64, Status: ev.Status, Error: ev.Error,
 		Note: ev.Note, Attempts: ev.Attempts, Alerts: alerts, Warnings: warnings, ProcessedAt: ev.ProcessedAt,
-		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt,
+		Duplicates: ev.Duplicates, LastDuplicateAt: ev.LastDuplicateAt, BodyPurgedAt: ev.BodyPurgedAt,
 	}})
 }

@@ -267,7 +267,7 @@ func (s *server) eventData(c *gin.Context) (*eventPageView, error) {
 	}
 	v := &eventPageView{uiPage: uiPage{Title: "Event from " + ev.Source, Nav: "events"}, Event: ev, PollSeconds: 2}
 	v.CanAct = canOperate(c)
-	v.Replayable = ev.Status == store.EventUnmapped || ev.Status == store.EventFailed
+	v.Replayable = (ev.Status == store.EventUnmapped || ev.Status == store.EventFailed) && ev.BodyPurgedAt == nil
 	v.Live = ev.Status == store.EventPending
 	v.Source, _ = s.Config().Source(ev.Source)
 	for k, val := range s.shownHeaders(ctx, ev) {

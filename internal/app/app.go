@@ -27,6 +27,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/keyring"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/retention"
 	"github.com/incidenthub/incidenthub/internal/silence"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/mappings"
@@ -200,6 +201,20 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		<-noticesDone
 	}()
 
+	// Retention (internal/retention): on its schedule, one replica at a
+	// time (a lease row); the windows are read from the config in force.
+	keep, err := retention.New(st, cfg.Retention.Schedule, func() retention.Policy {
+		return retention.FromConfig(rl.Config().Retention)
+	}, log)
+	if err != nil {
+		stopSched()
+		<-schedDone
+		_ = deliv.Stop(context.WithoutCancel(ctx))
+		return err
+	}
+	keepDone := make(chan struct{})
+	go func() { defer close(keepDone); keep.Run(schedCtx) }()
+
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
 	procDone := make(chan struct{})
 	go func() {
@@ -253,6 +268,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	}
 	stopSched()
 	<-schedDone
+	<-keepDone
 	stopProc()
 	<-procDone
 	// Then let in-flight deliveries finish (or cancel them: each records

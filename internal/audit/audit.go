@@ -4,8 +4,9 @@
 // Anything that changes state on a person's or a schedule's behalf writes
 // one record with Record, inside the transaction that makes the change, so
 // the record exists exactly when the change does. Records are never
-// updated or deleted: there is no code path for it, and database triggers
-// refuse it.
+// updated, and deleted only by retention when retention.audit is
+// explicitly set (internal/retention); database triggers refuse anything
+// else.
 package audit
 
 import (

@@ -58,6 +58,8 @@ type Config struct {
 	// Slack is the Slack app's interactivity: buttons and the slash
 	// command (slack.go).
 	Slack Slack `yaml:"slack"`
+	// Retention bounds what the database keeps (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -312,6 +314,7 @@ func (c *Config) applyDefaults() {
 		c.Registry.AuthFailureSpike = DefaultAuthFailureSpike
 	}
 	c.Correlation.applyDefaults()
+	c.Retention.applyDefaults()
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.MaxBodyBytes == 0 {
@@ -388,6 +391,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		d.at("ingest.max_depth", "must be between 1 and %d (got %d)", MaxMaxDepth, c.Ingest.MaxDepth)
 	}
 	c.Correlation.validate(d)
+	c.Retention.validate(d)
 	c.Ingest.RateLimit.validate(d, "ingest.rate_limit")
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {

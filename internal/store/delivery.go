@@ -70,6 +70,9 @@ type DeliveryAttempt struct {
 	Error           string
 	Outcome         string
 	NextAttemptAt   *time.Time
+	// BodiesPurgedAt is when retention (retention.attempt_bodies) blanked
+	// RequestBody and ResponseBody.
+	BodiesPurgedAt *time.Time
 }
 
 // Domain converts the row to the shared domain type.
@@ -92,7 +95,7 @@ func (r *DeliveryAttempt) Domain() incidenthub.DeliveryAttempt {
 		ID: r.ID, Attempt: r.Attempt, StartedAt: r.StartedAt, Method: r.Method, URL: r.URL,
 		RequestHeaders: r.RequestHeaders.V, RequestBody: r.RequestBody, ResponseStatus: r.ResponseStatus,
 		ResponseHeaders: r.ResponseHeaders.V, ResponseBody: r.ResponseBody, LatencyMS: r.LatencyMS,
-		Error: r.Error, Outcome: r.Outcome, NextAttemptAt: r.NextAttemptAt,
+		Error: r.Error, Outcome: r.Outcome, NextAttemptAt: r.NextAttemptAt, BodiesPurgedAt: r.BodiesPurgedAt,
 	}
 }
 

@@ -43,7 +43,7 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (id string, duplicat
 	}
 	err = s.SQL.QueryRowContext(ctx, q, ev.ID, ev.Source, ev.Kind, ev.DedupKey, ev.ReceivedAt, ev.RemoteAddr,
 		ev.ContentType, ev.Headers, ev.Body, ev.Status, ev.Error, ev.Note, ev.Attempts, ev.Alerts, warningsValue(ev.Warnings.V),
-		ev.ProcessedAt, ev.RetryAt, ev.Duplicates, ev.LastDuplicateAt).Scan(&id)
+		ev.ProcessedAt, ev.RetryAt, ev.Duplicates, ev.LastDuplicateAt, ev.BodyPurgedAt).Scan(&id)
 	if err != nil {
 		return "", false, fmt.Errorf("store event: %w", err)
 	}
@@ -72,7 +72,7 @@ func storableKey(k *string) *string {
 // eventColumns are the columns InsertEvent writes: every column of Event
 // (TestInsertEventWritesEveryColumn keeps the two in step).
 var eventColumns = []string{"id", "source", "kind", "dedup_key", "received_at", "remote_addr", "content_type",
-	"headers", "body", "status", "error", "note", "attempts", "alerts", "warnings", "processed_at", "retry_at", "duplicates", "last_duplicate_at"}
+	"headers", "body", "status", "error", "note", "attempts", "alerts", "warnings", "processed_at", "retry_at", "duplicates", "last_duplicate_at", "body_purged_at"}
 
 // insertEventSQL turns the insert of a repeat (same source and dedup key:
 // the partial unique index events_source_dedup_key) into an update of the

@@ -43,6 +43,9 @@ type Event struct {
 	// the latest arrived.
 	Duplicates      int
 	LastDuplicateAt *time.Time
+	// BodyPurgedAt is when retention (retention.event_bodies) blanked
+	// Body and Headers; nil while they are as received.
+	BodyPurgedAt *time.Time
 }
 
 // Incident is a row of the incidents table.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -19,12 +20,16 @@ func (s *Store) ReplayEvent(ctx context.Context, id, kind string, force bool) (*
 	var ev *Event
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		var cur Event
-		err := tx.Select("id", "source", "kind", "status").Take(&cur, "id = ?", id).Error
+		err := tx.Select("id", "source", "kind", "status", "body_purged_at").Take(&cur, "id = ?", id).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return incidenthub.Errorf(incidenthub.ENOTFOUND, "event %q not found", id)
 		}
 		if err != nil {
 			return err
+		}
+		if cur.BodyPurgedAt != nil {
+			return incidenthub.Errorf(incidenthub.ECONFLICT, "event %s cannot be replayed: its body was purged by retention on %s (retention.event_bodies)",
+				id, cur.BodyPurgedAt.UTC().Format(time.RFC3339))
 		}
 		switch cur.Status {
 		case EventUnmapped, EventFailed:
@@ -60,7 +65,8 @@ func (s *Store) ReplaySource(ctx context.Context, source, status, kind string) (
 	if status != EventUnmapped && status != EventFailed {
 		return 0, incidenthub.Errorf(incidenthub.EINVALID, "status must be unmapped or failed (got %q); replay a processed event one at a time with force", status)
 	}
-	res := s.DB.WithContext(ctx).Model(&Event{}).Where("source = ? AND status = ?", source, status).Updates(requeue(kind))
+	// An event whose body retention purged has nothing left to map.
+	res := s.DB.WithContext(ctx).Model(&Event{}).Where("source = ? AND status = ? AND body_purged_at IS NULL", source, status).Updates(requeue(kind))
 	if res.Error != nil {
 		return 0, fmt.Errorf("replay %s events of %s: %w", status, source, res.Error)
 	}
