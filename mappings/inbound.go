@@ -23,6 +23,9 @@ type Inbound struct {
 	Description string
 	// File is where the mapping was loaded from.
 	File string
+	// Digest is the SHA-256 of the file's content, hex (the config
+	// version includes it).
+	Digest string
 	// Auth is the hub auth type (sources[].auth.type) the vendor can send:
 	// token, hmac, … ("" when the mapping does not say).
 	Auth string
@@ -99,7 +102,7 @@ func LoadInbound(path string) (*Inbound, error) {
 // joined with errors.Join.
 func ParseInbound(file string, data []byte) (*Inbound, error) {
 	l := &loader{file: file}
-	m := &Inbound{File: file}
+	m := &Inbound{File: file, Digest: digest(data)}
 	doc := l.parseYAML(data)
 	if doc == nil {
 		return nil, l.err()

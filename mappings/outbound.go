@@ -34,6 +34,7 @@ type Outbound struct {
 	Name        string
 	Description string
 	File        string
+	Digest      string // SHA-256 of the file's content, hex
 	body        tnode
 }
 
@@ -79,7 +80,7 @@ func LoadOutbound(path string) (*Outbound, error) {
 // ParseOutbound compiles an outbound mapping; file names it in errors.
 func ParseOutbound(file string, data []byte) (*Outbound, error) {
 	l := &loader{file: file}
-	o := &Outbound{File: file}
+	o := &Outbound{File: file, Digest: digest(data)}
 	doc := l.parseYAML(data)
 	if doc == nil {
 		return nil, l.err()

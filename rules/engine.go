@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"hash"
 	"slices"
 	"time"
 
@@ -22,6 +23,12 @@ type Engine struct {
 	File     string   // the config file
 	Dir      string   // the rules directory; "" without one
 	Files    []string // the rules files, in load order
+	// MappingFiles are the mapping files the config loaded (inbound
+	// mappings: and targets' outbound mapping:), and MappingDirs the
+	// mappings: entries that are directories; reload watches both, and
+	// Version covers every file's content.
+	MappingFiles []string
+	MappingDirs  []string
 
 	// Now is the clock for alerts without a receive time; nil is time.Now.
 	Now func() time.Time
@@ -36,6 +43,8 @@ type Engine struct {
 	// routing's notify_after and min_alerts (notify.go)
 	notifyAfter time.Duration
 	minAlerts   int
+
+	hash hash.Hash // of the config and rules files, until Load adds the mappings
 }
 
 var (

@@ -84,7 +84,34 @@ func Load(path string, getenv func(string) string, opts ...Option) (*config.Conf
 	if err != nil {
 		return nil, nil, err
 	}
+	eng.addMappings(cfg)
 	return cfg, eng, nil
+}
+
+// addMappings adds the mapping files cfg loaded (known only once the
+// config is fully parsed) to e's watch lists and to its Version.
+func (e *Engine) addMappings(cfg *config.Config) {
+	h := e.hash
+	for _, m := range cfg.Mappings.Loaded() {
+		e.MappingFiles = append(e.MappingFiles, m.File)
+		fmt.Fprintf(h, "mapping\x00%s\x00%s\x00", m.File, m.Digest)
+	}
+	for i := range cfg.Targets {
+		if o := cfg.Targets[i].Outbound; o != nil {
+			e.MappingFiles = append(e.MappingFiles, o.File)
+			fmt.Fprintf(h, "outbound\x00%s\x00%s\x00", o.File, o.Digest)
+		}
+	}
+	for _, p := range cfg.MappingFiles {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(cfg.File), p)
+		}
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			e.MappingDirs = append(e.MappingDirs, p)
+		}
+	}
+	e.Version = hex.EncodeToString(h.Sum(nil))[:16]
+	e.hash = nil
 }
 
 // build compiles the routing part of cfg (source correlation keys, rules
@@ -140,6 +167,7 @@ func build(cfg *config.Config, getenv func(string) string, configData []byte) *E
 		}
 	}
 	e.Version = hex.EncodeToString(h.Sum(nil))[:16]
+	e.hash = h
 	return e
 }
 

@@ -14,7 +14,8 @@ var roleRank = map[string]int{config.RoleViewer: 1, config.RoleOperator: 2, conf
 
 // authenticate resolves the bearer token to a named actor with a role.
 func (s *server) authenticate(c *gin.Context) {
-	if len(s.Tokens) == 0 {
+	tokens := s.tokens()
+	if len(tokens) == 0 {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, "no API tokens are configured: set INCIDENTHUB_API_TOKEN or api.tokens"))
 		return
 	}
@@ -23,7 +24,7 @@ func (s *server) authenticate(c *gin.Context) {
 		s.fail(c, incidenthub.Errorf(incidenthub.EUNAUTHORIZED, `missing "Authorization: Bearer <token>" header`))
 		return
 	}
-	for _, t := range s.Tokens {
+	for _, t := range tokens {
 		if verify.EqualSecret(strings.TrimSpace(got), t.Token.Value()) {
 			c.Set("actor", t.Name)
 			c.Set("role", t.Role)

@@ -38,7 +38,7 @@ func (s *server) ingest(c *gin.Context) {
 	err := s.accept(c, name)
 	if err != nil {
 		if incidenthub.ErrorCode(err) == incidenthub.EUNAUTHORIZED && s.Webhooks != nil {
-			s.Webhooks.AuthFailed(c.Request.Context(), name, c.ClientIP())
+			s.Webhooks.AuthFailed(c.Request.Context(), name, s.clientIP(c))
 		}
 		s.fail(c, err)
 	}
@@ -60,7 +60,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		return incidenthub.Errorf(incidenthub.ENOTFOUND, "unknown source %q: declare it under sources in the config", name)
 	}
 	receivedAt := time.Now().UTC()
-	if err := checkIP(src, c.ClientIP()); err != nil {
+	if err := checkIP(src, s.clientIP(c)); err != nil {
 		return err
 	}
 	// Media types are case-insensitive (RFC 9110 §8.3.1).
@@ -109,7 +109,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		Source:      src.Name,
 		Kind:        src.Kind,
 		ReceivedAt:  receivedAt,
-		RemoteAddr:  c.ClientIP(),
+		RemoteAddr:  s.clientIP(c),
 		ContentType: c.GetHeader("Content-Type"),
 		Headers:     store.JSON[map[string]string]{V: keptHeaders(c.Request.Header, src.Auth, secrets...)},
 		Body:        body,

@@ -31,6 +31,11 @@ type ConfigStatus struct {
 	// version is then the last good one).
 	LastReloadAt    *time.Time `json:"last_reload_at,omitempty"`
 	LastReloadError string     `json:"last_reload_error,omitempty"`
+	// MappingFiles are the mapping files the config loaded (part of the
+	// version); RestartRequired names the settings whose new value on disk
+	// takes effect only after a restart (the running value is kept).
+	MappingFiles    []string `json:"mapping_files"`
+	RestartRequired []string `json:"restart_required"`
 }
 
 func (s *server) getConfig(c *gin.Context) {
@@ -43,6 +48,12 @@ func (s *server) getConfig(c *gin.Context) {
 	}
 	if st.RulesFiles == nil {
 		st.RulesFiles = []string{}
+	}
+	if st.MappingFiles == nil {
+		st.MappingFiles = []string{}
+	}
+	if st.RestartRequired == nil {
+		st.RestartRequired = []string{}
 	}
 	c.JSON(http.StatusOK, gin.H{"config": st})
 }

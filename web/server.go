@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +33,9 @@ type Deps struct {
 	Config func() *config.Config
 	// Tokens are the API bearer tokens (config tokens plus the environment's).
 	Tokens []config.APIToken
+	// CurrentTokens, when set, replaces Tokens: the tokens in force now,
+	// read for each request (a config reload may change them).
+	CurrentTokens func() []config.APIToken
 	// Accepted is called after an event is durably stored (wakes the processor).
 	Accepted func()
 	// Notifier hears the incident changes manual actions make, inside their
@@ -69,7 +71,7 @@ type server struct {
 
 	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
 	limits         sourceLimits   // inbound rate limits per source (ratelimit.go)
-	trustedProxies []netip.Prefix // cfg.TrustedProxies, parsed
+	trustedProxies proxyPrefixSet // the active config's trusted_proxies, parsed (reload.go)
 	slackHTTP      *http.Client   // answers on Slack's response_urls (slack.go)
 }
 
@@ -104,7 +106,6 @@ func New(d Deps) http.Handler {
 		// Validated at config load; an error here is a bug.
 		panic(err)
 	}
-	s.trustedProxies = parseProxies(cfg.TrustedProxies)
 	ui, err := loadUITemplates()
 	if err != nil {
 		// The templates are embedded and parsed by every test; an error

@@ -107,7 +107,7 @@ func (s *server) slackInteractions(c *gin.Context) {
 	}
 	if err := slack.Verify(c.Request.Header, body, secrets); err != nil {
 		if s.Webhooks != nil {
-			s.Webhooks.AuthFailed(ctx, config.SlackRegistryName, c.ClientIP())
+			s.Webhooks.AuthFailed(ctx, config.SlackRegistryName, s.clientIP(c))
 		}
 		var se *slack.SignatureError
 		if errors.As(err, &se) {

@@ -206,7 +206,7 @@ func (s *server) auditPage(c *gin.Context) {
 	v.Actions = auditKnownActions
 	v.Types = []string{"registry", "incident", "config", "session"}
 	v.Actors = []string{audit.ActorConfig, audit.ActorScheduler, audit.ActorSystem}
-	for _, t := range s.Tokens {
+	for _, t := range s.tokens() {
 		if !slices.Contains(v.Actors, t.Name) {
 			v.Actors = append(v.Actors, t.Name)
 		}

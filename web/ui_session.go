@@ -89,9 +89,10 @@ func tokenHash(token string) string {
 
 // currentToken finds the configured token a session was made from.
 func (s *server) currentToken(hash string) *config.APIToken {
-	for i := range s.Tokens {
-		if v := s.Tokens[i].Token.Value(); v != "" && subtle.ConstantTimeCompare([]byte(tokenHash(v)), []byte(hash)) == 1 {
-			return &s.Tokens[i]
+	tokens := s.tokens()
+	for i := range tokens {
+		if v := tokens[i].Token.Value(); v != "" && subtle.ConstantTimeCompare([]byte(tokenHash(v)), []byte(hash)) == 1 {
+			return &tokens[i]
 		}
 	}
 	return nil
@@ -288,7 +289,7 @@ func (s *server) showSignIn(c *gin.Context, status int, next, problem string) {
 	tok := randomToken()
 	http.SetCookie(c.Writer, &http.Cookie{Name: signInCookie, Value: tok, Path: uiCookiePath, MaxAge: 3600,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isTLS(c)})
-	v := signInView{uiPage: uiPage{Title: "Sign in"}, Next: next, Error: problem, NoTokens: len(s.Tokens) == 0, FormCSRF: tok}
+	v := signInView{uiPage: uiPage{Title: "Sign in"}, Next: next, Error: problem, NoTokens: len(s.tokens()) == 0, FormCSRF: tok}
 	s.renderStatus(c, status, "signin", "layout", &v)
 }
 
@@ -304,15 +305,16 @@ func (s *server) signIn(c *gin.Context) {
 		s.uiFail(c, incidenthub.Errorf(incidenthub.EFORBIDDEN, "Refused: the sign-in form has no valid CSRF token. Open the sign-in page again and retry."))
 		return
 	}
-	if len(s.Tokens) == 0 {
+	tokens := s.tokens()
+	if len(tokens) == 0 {
 		s.showSignIn(c, http.StatusUnauthorized, next, "No API tokens are configured: set INCIDENTHUB_API_TOKEN or api.tokens.")
 		return
 	}
 	given := strings.TrimSpace(c.Request.PostForm.Get("token"))
 	var tok *config.APIToken
-	for i := range s.Tokens {
-		if verify.EqualSecret(given, s.Tokens[i].Token.Value()) {
-			tok = &s.Tokens[i]
+	for i := range tokens {
+		if verify.EqualSecret(given, tokens[i].Token.Value()) {
+			tok = &tokens[i]
 			break
 		}
 	}
@@ -324,14 +326,14 @@ func (s *server) signIn(c *gin.Context) {
 	now := time.Now().UTC()
 	row := store.Session{
 		IDHash: hashHex(id), TokenName: tok.Name, TokenHash: tokenHash(tok.Token.Value()), CSRFToken: randomToken(),
-		CreatedAt: now, ExpiresAt: now.Add(sessionTTL), RemoteAddr: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), 300),
+		CreatedAt: now, ExpiresAt: now.Add(sessionTTL), RemoteAddr: s.clientIP(c), UserAgent: truncate(c.Request.UserAgent(), 300),
 	}
 	err = s.Store.Tx(c.Request.Context(), func(tx *gorm.DB) error {
 		if err := store.CreateSession(tx, &row); err != nil {
 			return err
 		}
 		return audit.Record(tx, audit.Entry{Actor: tok.Name, Action: "ui.sign_in", EntityType: "session",
-			Detail: "signed in to the web UI from " + c.ClientIP()})
+			Detail: "signed in to the web UI from " + s.clientIP(c)})
 	})
 	if err != nil {
 		s.uiFail(c, err)
@@ -375,7 +377,8 @@ func truncate(s string, n int) string {
 
 // fromTrustedProxy reports whether the TCP peer is one of trusted_proxies.
 func (s *server) fromTrustedProxy(c *gin.Context) bool {
-	if len(s.trustedProxies) == 0 {
+	trusted := s.trusted()
+	if len(trusted) == 0 {
 		return false
 	}
 	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
@@ -387,7 +390,7 @@ func (s *server) fromTrustedProxy(c *gin.Context) bool {
 		return false
 	}
 	ip = ip.Unmap()
-	for _, p := range s.trustedProxies {
+	for _, p := range trusted {
 		if p.Contains(ip) {
 			return true
 		}

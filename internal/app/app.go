@@ -160,14 +160,15 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	if cfg.Ingest.Processing() {
 		accepted = proc.Notify
 	}
-	members, err := slackMembers(cfg)
+	slackIn, err := slackMembers(cfg)
 	if err != nil {
 		return err
 	}
+	members := &reloadingMembers{} // rebuilt on reload with the targets
+	members.p.Store(slackIn)
 	handler := web.New(web.Deps{
 		Store:    st,
 		Config:   rl.Config,
-		Tokens:   Tokens(cfg, getenv),
 		Accepted: accepted,
 		Notifier: proc.Notifier,
 		Log:      log,
@@ -179,6 +180,8 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Targets:      deliv,
 		Webhooks:     hooks,
 		SlackMembers: members,
+
+		CurrentTokens: rl.Tokens, // API tokens follow reloads
 	})
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -237,6 +240,7 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	defer signal.Stop(hup)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	rl.Prepare = prepareTargets(watchCtx, deliv, members, log)
 	rl.OnReload = func(newCfg *config.Config, version, previous string, rerr error) {
 		auditReload(watchCtx, st, hooks, log, newCfg, withVerifiers, version, previous, rerr)
 		if rerr == nil && cfg.Ingest.Processing() {

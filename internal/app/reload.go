@@ -25,17 +25,24 @@ import (
 // config that does not validate is rejected and logged; the last good one
 // keeps running.
 //
-// Sources, routing and rules take effect on reload. Listen, database,
-// ingest, api and trusted_proxies need a restart: they are kept from the
-// config the process started with.
+// Sources, routing, rules, mapping files, API tokens, trusted_proxies and
+// targets take effect on reload; the settings listed in restart.go need a
+// restart: they are kept from the config the process started with, and a
+// reload that changes one names it (log line, Status).
 type Reloader struct {
-	path   string
-	getenv func(string) string
-	log    *slog.Logger
-	opts   []rules.Option
-	base   *config.Config // as started, with command-line overrides
+	path    string
+	getenv  func(string) string
+	log     *slog.Logger
+	opts    []rules.Option
+	base    *config.Config // as started, with command-line overrides
+	started map[string]any // the file's restart-only settings at start
 
 	active atomic.Pointer[loaded]
+
+	// Prepare, when set, is called with each new config that loaded,
+	// before it replaces the running one (e.g. to build its targets'
+	// connectors); an error rejects the reload.
+	Prepare func(cfg *config.Config) error
 
 	// OnReload, when set, is called after every reload attempt with the
 	// new config (nil when rejected), the versions and the error.
@@ -47,8 +54,10 @@ type Reloader struct {
 }
 
 type loaded struct {
-	cfg *config.Config
-	eng *rules.Engine
+	cfg     *config.Config
+	eng     *rules.Engine
+	tokens  []config.APIToken // Tokens(cfg, getenv)
+	restart []string          // restartRequired against the start
 }
 
 var _ processor.Router = (*Reloader)(nil)
@@ -61,23 +70,24 @@ func NewReloader(cfg *config.Config, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	r.active.Store(&loaded{cfg: r.keepRestartOnly(fresh), eng: eng})
+	r.started = restartValues(fresh)
+	r.active.Store(r.loaded(fresh, eng))
 	return r, nil
 }
 
-// keepRestartOnly copies into fresh the settings a running process cannot
-// change.
-func (r *Reloader) keepRestartOnly(fresh *config.Config) *config.Config {
-	fresh.Listen = r.base.Listen
-	fresh.Database = r.base.Database
-	fresh.Ingest = r.base.Ingest
-	fresh.API = r.base.API
-	fresh.TrustedProxies = r.base.TrustedProxies
-	return fresh
+// loaded makes what a freshly loaded config serves.
+func (r *Reloader) loaded(fresh *config.Config, eng *rules.Engine) *loaded {
+	restart := restartRequired(r.started, fresh)
+	cfg := r.keepRestartOnly(fresh)
+	return &loaded{cfg: cfg, eng: eng, tokens: Tokens(cfg, r.getenv), restart: restart}
 }
 
 // Config returns the active configuration.
 func (r *Reloader) Config() *config.Config { return r.active.Load().cfg }
+
+// Tokens returns the API tokens in force: the active config's plus
+// INCIDENTHUB_API_TOKEN's (read at the last reload).
+func (r *Reloader) Tokens() []config.APIToken { return r.active.Load().tokens }
 
 // Engine returns the active routing rules.
 func (r *Reloader) Engine() *rules.Engine { return r.active.Load().eng }
@@ -96,6 +106,7 @@ func (r *Reloader) Status() web.ConfigStatus {
 		Version: l.eng.Version, LoadedAt: l.eng.LoadedAt, File: l.eng.File, RulesDir: l.eng.Dir,
 		RulesFiles: slices.Clone(l.eng.Files), Rules: l.eng.Rules(), Silences: len(l.eng.Silences()),
 		Sources: len(l.cfg.Sources), LastReloadAt: r.lastAt, LastReloadError: r.lastErr,
+		MappingFiles: slices.Clone(l.eng.MappingFiles), RestartRequired: slices.Clone(l.restart),
 	}
 }
 
@@ -109,6 +120,13 @@ func (r *Reloader) Reload() error {
 	r.lastAt = &now
 	cur := r.active.Load()
 	cfg, eng, err := rules.Load(r.path, r.getenv, r.opts...)
+	next := (*loaded)(nil)
+	if err == nil {
+		next = r.loaded(cfg, eng)
+		if r.Prepare != nil {
+			err = r.Prepare(next.cfg)
+		}
+	}
 	if err != nil {
 		r.lastErr = err.Error()
 		r.log.Error("config reload rejected; the last good config keeps running",
@@ -121,13 +139,19 @@ func (r *Reloader) Reload() error {
 	r.lastErr = ""
 	// Swapped even when the files are unchanged (same version): values
 	// from the environment may differ.
-	r.active.Store(&loaded{cfg: r.keepRestartOnly(cfg), eng: eng})
+	r.active.Store(next)
 	if eng.Version == cur.eng.Version {
-		r.log.Debug("config reloaded: files unchanged", "version", eng.Version)
+		r.log.Debug("config reloaded: files unchanged", "version", eng.Version, "restart_required", next.restart)
 		return nil
 	}
-	r.log.Info("config reloaded", "file", r.path, "version", eng.Version, "previous_version", cur.eng.Version,
-		"sources", len(cfg.Sources), "rules", eng.Rules(), "silences", len(eng.Silences()))
+	if len(next.restart) > 0 {
+		r.log.Warn("config reloaded; some changed settings take effect only after a restart (their running values are kept)",
+			"file", r.path, "version", eng.Version, "previous_version", cur.eng.Version, "restart_required", next.restart,
+			"sources", len(cfg.Sources), "targets", len(cfg.Targets), "rules", eng.Rules(), "silences", len(eng.Silences()))
+	} else {
+		r.log.Info("config reloaded", "file", r.path, "version", eng.Version, "previous_version", cur.eng.Version,
+			"sources", len(cfg.Sources), "targets", len(cfg.Targets), "rules", eng.Rules(), "silences", len(eng.Silences()))
+	}
 	if r.OnReload != nil {
 		r.OnReload(cfg, eng.Version, cur.eng.Version, nil)
 	}
@@ -138,7 +162,8 @@ func (r *Reloader) Reload() error {
 const reloadDebounce = 200 * time.Millisecond
 
 // Watch reloads on every value from hup (SIGHUP) and whenever the config
-// file or a file in the rules directory changes, until ctx is done.
+// file, a file in the rules directory or a mapping file (or a file in a
+// mappings directory) changes, until ctx is done.
 func (r *Reloader) Watch(ctx context.Context, hup <-chan os.Signal) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -152,9 +177,16 @@ func (r *Reloader) Watch(ctx context.Context, hup <-chan os.Signal) {
 			return
 		}
 		// Directories, not files: editors replace files by renaming.
+		eng := r.Engine()
 		want := map[string]bool{filepath.Dir(r.path): true}
-		if d := r.Engine().Dir; d != "" {
+		if d := eng.Dir; d != "" {
 			want[d] = true
+		}
+		for _, d := range eng.MappingDirs {
+			want[d] = true
+		}
+		for _, f := range eng.MappingFiles {
+			want[filepath.Dir(f)] = true
 		}
 		for d := range watched {
 			if !want[d] {
@@ -203,13 +235,29 @@ func (r *Reloader) Watch(ctx context.Context, hup <-chan os.Signal) {
 }
 
 // relevant reports whether a change to name may change the config: the
-// config file itself or a rules file.
+// config file itself, a rules file, or a mapping file.
 func (r *Reloader) relevant(name string) bool {
 	name = filepath.Clean(name)
 	if name == filepath.Clean(r.path) {
 		return true
 	}
-	d := r.Engine().Dir
-	return d != "" && filepath.Dir(name) == filepath.Clean(d) &&
-		(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"))
+	eng := r.Engine()
+	for _, f := range eng.MappingFiles {
+		if name == filepath.Clean(f) {
+			return true
+		}
+	}
+	if !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") {
+		return false
+	}
+	dir := filepath.Dir(name)
+	if eng.Dir != "" && dir == filepath.Clean(eng.Dir) {
+		return true
+	}
+	for _, d := range eng.MappingDirs {
+		if dir == filepath.Clean(d) {
+			return true
+		}
+	}
+	return false
 }

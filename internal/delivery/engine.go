@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,8 @@ type target struct {
 	breaker *breaker
 	limiter *rate.Limiter
 	redact  *redact.Redactor // cfg.Redactor(): for errors the engine keeps, logs and returns
+
+	delivery config.Delivery // the delivery section it was built with (reload.go)
 }
 
 // runner is the part of a River client the engine starts and stops.
@@ -104,7 +107,8 @@ type runner interface {
 type Engine struct {
 	store    *store.Store
 	log      *slog.Logger
-	targets  map[string]*target
+	targets  atomic.Pointer[map[string]*target] // by name; Reload swaps the map, never changed once stored
+	secrets  func(ctx context.Context, target string) ([]string, bool, error)
 	inserter *river.Client[*sql.Tx]
 	runner   runner
 	pool     *pgxpool.Pool
@@ -119,8 +123,8 @@ type Engine struct {
 
 // New builds the engine and its connectors. It starts nothing.
 func New(ctx context.Context, o Options) (*Engine, error) {
-	e := &Engine{store: o.Store, log: o.Log, targets: map[string]*target{}, now: func() time.Time { return time.Now().UTC() },
-		maxRun: 2 * time.Minute, onResult: o.OnResult}
+	e := &Engine{store: o.Store, log: o.Log, now: func() time.Time { return time.Now().UTC() },
+		maxRun: 2 * time.Minute, onResult: o.OnResult, secrets: o.Secrets}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -135,24 +139,14 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Registry != nil {
 		o.Registry.MustRegister(e.attempts, e.disabled)
 	}
+	targets, err := e.buildTargets(o.Config, nil)
+	if err != nil {
+		return nil, err
+	}
+	e.targets.Store(&targets)
 	longest := time.Duration(0)
-	for i := range o.Config.Targets {
-		tc := o.Config.Targets[i]
-		conn, err := connectors.Build(&tc, o.Config.Delivery, HTTPClient(&tc, o.Config.Delivery))
-		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", tc.Name, err)
-		}
-		if su, ok := conn.(secretUser); ok && o.Secrets != nil {
-			name := tc.Name
-			su.SetSecretSource(func(ctx context.Context) ([]string, bool, error) { return o.Secrets(ctx, name) })
-		}
-		t := &target{cfg: tc, conn: conn, redact: tc.Redactor(), breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
-			probe: tc.CircuitBreaker.ProbeInterval.Std(), disableAfter: tc.CircuitBreaker.DisableAfter.Std()}}
-		if tc.RateLimit.PerSecond > 0 {
-			t.limiter = rate.NewLimiter(rate.Limit(tc.RateLimit.PerSecond), tc.RateLimit.Burst)
-		}
-		e.targets[tc.Name] = t
-		longest = max(longest, tc.Timeout.Std())
+	for _, t := range targets {
+		longest = max(longest, t.cfg.Timeout.Std())
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{e: e, timeout: e.maxRun + 3*longest + time.Minute}); err != nil {
@@ -177,7 +171,6 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 			RescueStuckJobsAfter: e.maxRun + 3*longest + 5*time.Minute,
 		}
 	}
-	var err error
 	if o.Store.Dialect == store.Postgres {
 		// Inserts ride on the GORM transaction (database/sql); work runs
 		// on a pgx pool, which also LISTENs for new jobs.
@@ -256,7 +249,7 @@ func (e *Engine) IncidentChanged(tx *gorm.DB, ch correlation.Change) error {
 	}
 	var inc *store.Incident // read on first need
 	for _, name := range ch.Targets {
-		if _, ok := e.targets[name]; !ok {
+		if _, ok := e.target(name); !ok {
 			e.log.Warn("incident routed to an unknown target; skipped", "target", name, "incident_id", ch.IncidentID)
 			continue
 		}
@@ -362,7 +355,7 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*incidenthub.Delivery, er
 		if d.Status == incidenthub.DeliveryDelivered {
 			return incidenthub.Errorf(incidenthub.ECONFLICT, "delivery %d was already delivered", id)
 		}
-		if _, ok := e.targets[d.Target]; !ok {
+		if _, ok := e.target(d.Target); !ok {
 			return incidenthub.Errorf(incidenthub.ECONFLICT, "target %q of delivery %d is no longer configured", d.Target, id)
 		}
 		if err := e.reopen(tx, []int64{d.ID}); err != nil {
@@ -386,7 +379,7 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*incidenthub.Delivery, er
 // RetryDead schedules every dead delivery of target for a new attempt and
 // returns how many there were.
 func (e *Engine) RetryDead(ctx context.Context, name string) (int, error) {
-	if _, ok := e.targets[name]; !ok {
+	if _, ok := e.target(name); !ok {
 		return 0, incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
 	}
 	n := 0
@@ -430,7 +423,7 @@ func (e *Engine) reopen(tx *gorm.DB, ids []int64) error {
 // *incidenthub.Error; a failed check is returned with the target's
 // secrets removed.
 func (e *Engine) Verify(ctx context.Context, name string) error {
-	t, ok := e.targets[name]
+	t, ok := e.target(name)
 	if !ok {
 		return incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
 	}
@@ -448,7 +441,7 @@ func (e *Engine) Verify(ctx context.Context, name string) error {
 // redacted, as Verify), or nil when the target is unknown or its type has
 // no check; for the registry's scheduled verification.
 func (e *Engine) Verifier(name string) connectors.Verifier {
-	t, ok := e.targets[name]
+	t, ok := e.target(name)
 	if !ok {
 		return nil
 	}
@@ -472,7 +465,7 @@ func (v targetVerifier) Verify(ctx context.Context) error { return v.e.Verify(ct
 // or one whose type cannot send events is an *incidenthub.Error; a failed
 // send is returned with the target's secrets removed.
 func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) error {
-	t, ok := e.targets[name]
+	t, ok := e.target(name)
 	if !ok {
 		return incidenthub.Errorf(incidenthub.ENOTFOUND, "no target named %q", name)
 	}
@@ -498,7 +491,7 @@ func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) e
 // or disabled.
 func (e *Engine) TargetState() map[string]string {
 	out := map[string]string{}
-	for name, t := range e.targets {
+	for name, t := range *e.targets.Load() {
 		out[name] = t.breaker.state()
 	}
 	return out

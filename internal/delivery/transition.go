@@ -45,7 +45,8 @@ func transitionEvent(o correlation.Outcome) string {
 // wants, inside the change's transaction tx.
 func (e *Engine) transitions(tx *gorm.DB, ch correlation.Change, inc *store.Incident, name string) error {
 	event := transitionEvent(ch.Outcome)
-	if event == "" || !e.targets[name].cfg.Wants(event) {
+	t, ok := e.target(name)
+	if event == "" || !ok || !t.cfg.Wants(event) {
 		return nil
 	}
 	row := store.DeliveryTransition{IncidentID: ch.IncidentID, Target: name, Event: event,

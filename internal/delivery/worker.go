@@ -22,8 +22,15 @@ type worker struct {
 	timeout time.Duration
 }
 
-// Timeout bounds one run: maxRun of deliveries plus one last attempt.
-func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.timeout }
+// Timeout bounds one run: maxRun of deliveries plus one last attempt
+// (at least as long as at start, longer for a target whose timeout a
+// reload raised).
+func (w *worker) Timeout(job *river.Job[SyncArgs]) time.Duration {
+	if t, ok := w.e.target(job.Args.Target); ok {
+		return max(w.timeout, w.e.maxRun+3*t.cfg.Timeout.Std()+time.Minute)
+	}
+	return w.timeout
+}
 
 // Work syncs one (incident, target) pair. Only the holder of the pair's
 // lease sends, so syncs for a pair never overlap, even across replicas; a
@@ -33,12 +40,11 @@ func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.timeout 
 // delivery, until the target is up to date.
 func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	e, a := w.e, job.Args
-	t, ok := e.targets[a.Target]
-	if !ok {
-		e.log.Warn("sync for a target no longer configured; dropped", "target", a.Target, "incident_id", a.IncidentID)
-		return nil
-	}
 	db := e.store.DB.WithContext(context.WithoutCancel(ctx))
+	t, ok := e.target(a.Target)
+	if !ok {
+		return w.removed(db, a)
+	}
 	lease := 3*t.cfg.Timeout.Std() + 30*time.Second
 	wait, err := w.claim(db, a, job.ID, lease)
 	if err != nil || wait > 0 {
@@ -58,6 +64,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if e.now().Sub(start) > e.maxRun || ctx.Err() != nil {
 			return w.later(db, a, 0) // hand over to a fresh job
 		}
+		// A reload may have changed or removed the target since the last
+		// attempt (reload.go): the next attempt uses what is configured now.
+		if t, ok = e.target(a.Target); !ok {
+			return w.removed(db, a)
+		}
+		lease = 3*t.cfg.Timeout.Std() + 30*time.Second
 		d, wait, err := w.next(db, a, t)
 		if err != nil {
 			return err
@@ -101,6 +113,16 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return err
 		}
 	}
+}
+
+// removed ends a sync of a target a reload removed: its open deliveries of
+// the incident are marked dead and the pair no longer has a queued job.
+func (w *worker) removed(db *gorm.DB, a SyncArgs) error {
+	if _, err := w.e.abandon(db, a.Target, a.IncidentID); err != nil {
+		return err
+	}
+	return db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ?", a.IncidentID, a.Target).
+		Updates(map[string]any{"job_queued": false, "wake_at": nil, "updated_at": w.e.now()}).Error
 }
 
 // claim takes the pair's lease for job, clearing its queued flag so that a
