@@ -45,6 +45,7 @@ type Client struct {
 	channel     string
 	publicURL   string
 	interactive bool
+	rec         recovery
 }
 
 // New returns a client for cfg that sends with hc (which carries the
@@ -75,7 +76,8 @@ func (c *Client) SendEvent(ctx context.Context, ev *incidenthub.Event) error {
 	if ev.Text == "" {
 		return fmt.Errorf("%s event: no text to post", ev.Type)
 	}
-	if _, _, err := c.api.PostMessageContext(ctx, c.channel, slackapi.MsgOptionText(ev.Text, false)); err != nil {
+	md := slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: MetadataEventTypeEvent, EventPayload: map[string]any{"event_id": ev.ID}})
+	if _, _, err := c.api.PostMessageContext(ctx, c.channel, slackapi.MsgOptionText(ev.Text, false), md); err != nil {
 		_, err := classify(err)
 		return fmt.Errorf("%s event: %w", ev.Type, err)
 	}
@@ -117,7 +119,18 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 		}
 	}
 	if ts == "" {
-		ch, newTS, err := c.api.PostMessageContext(ctx, c.channel, opts...)
+		if n.Uncertain {
+			// An earlier attempt may have posted it: adopt that message.
+			found, err := c.findPosted(ctx, n, c.channel, "")
+			if err != nil {
+				return true, err
+			}
+			if found != "" {
+				n.Ref[RefChannel], n.Ref[RefTS] = c.channel, found
+				return false, nil
+			}
+		}
+		ch, newTS, err := c.api.PostMessageContext(ctx, c.channel, append(opts, metadata(n))...)
 		if err != nil {
 			return classify(err)
 		}
@@ -125,7 +138,17 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 		return false, nil // a new message shows the whole state: no reply needed
 	}
 	if reply := Reply(n); reply != "" && n.Ref[RefReplied] != n.ID {
-		if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(reply, false), slackapi.MsgOptionTS(ts)); err != nil {
+		if n.Uncertain {
+			found, err := c.findPosted(ctx, n, channel, ts)
+			if err != nil {
+				return true, err
+			}
+			if found != "" {
+				n.Ref[RefReplied] = n.ID
+				return false, nil
+			}
+		}
+		if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(reply, false), slackapi.MsgOptionTS(ts), metadata(n)); err != nil {
 			return classify(err)
 		}
 		n.Ref[RefReplied] = n.ID

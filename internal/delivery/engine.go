@@ -85,6 +85,12 @@ type secretUser interface {
 	SetSecretSource(func(ctx context.Context) ([]string, bool, error))
 }
 
+// logUser is implemented by connectors with something to log themselves
+// (Slack: once, that it cannot read channel history).
+type logUser interface {
+	SetLogger(*slog.Logger)
+}
+
 type target struct {
 	cfg     config.Target
 	conn    connectors.Notifier
@@ -145,6 +151,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		if su, ok := conn.(secretUser); ok && o.Secrets != nil {
 			name := tc.Name
 			su.SetSecretSource(func(ctx context.Context) ([]string, bool, error) { return o.Secrets(ctx, name) })
+		}
+		if lu, ok := conn.(logUser); ok {
+			lu.SetLogger(e.log.With("target", tc.Name))
 		}
 		t := &target{cfg: tc, conn: conn, redact: tc.Redactor(), breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
 			probe: tc.CircuitBreaker.ProbeInterval.Std(), disableAfter: tc.CircuitBreaker.DisableAfter.Std()}}
