@@ -150,6 +150,21 @@ func (c *Client) noHistory(channel string, err error) {
 	})
 }
 
+// unsureAfter records, after a failed post, whether Slack may have stored
+// the message all the same: unless Slack answered with an error of its
+// own (ok:false, or 429), it may.
+func unsureAfter(n *incidenthub.Notification, err error) {
+	var (
+		rl *slackapi.RateLimitedError
+		se slackapi.SlackErrorResponse
+	)
+	if errors.As(err, &rl) || errors.As(err, &se) {
+		delete(n.Ref, RefUnsure)
+		return
+	}
+	n.Ref[RefUnsure] = n.ID
+}
+
 // slackTS is t as a Slack timestamp (seconds.microseconds).
 func slackTS(t time.Time) string {
 	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)

@@ -214,3 +214,87 @@ func TestNoHistoryScopeFallsBackToPosting(t *testing.T) {
 	require.Contains(t, out, "missing_scope")
 	require.NotContains(t, out, token)
 }
+
+// The connector keeps its own doubt in the ref (saved whatever the
+// attempt's outcome): a retry of a post that got no answer looks first
+// even when nothing else says the outcome was unknown.
+func TestLostPostIsAdoptedFromTheRef(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(token)
+	t.Cleanup(fake.Close)
+	dropFirst(fake, false)
+	c := newClient(t, fake)
+	n := note(incidenthub.EventOpened, incidenthub.IncidentOpen, 1)
+	_, err := c.Notify(context.Background(), n)
+	require.Error(t, err)
+	require.Equal(t, n.ID, n.Ref[slack.RefUnsure])
+	_, err = c.Notify(context.Background(), n) // same ref, Uncertain unset
+	require.NoError(t, err)
+	require.Len(t, fake.TopLevel(), 1)
+	require.Equal(t, fake.TopLevel()[0].TS, n.Ref[slack.RefTS])
+	require.NotContains(t, n.Ref, slack.RefUnsure, "settled")
+}
+
+// A rate-limited lookup neither posts nor forgets: the delivery retries
+// after Slack's wait, and the next attempt looks again.
+func TestRateLimitedLookupLooksAgain(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(token)
+	t.Cleanup(fake.Close)
+	fake.RetryAfter = 60
+	dropFirst(fake, false)
+	var limited atomic.Bool
+	limited.Store(true)
+	fake.Fail = func(c slackfake.Call) (int, string) {
+		if c.Method == "conversations.history" && limited.Load() {
+			return 429, ""
+		}
+		return 0, ""
+	}
+	c := newClient(t, fake)
+	ctx := context.Background()
+	n := note(incidenthub.EventOpened, incidenthub.IncidentOpen, 1)
+	_, err := c.Notify(ctx, n)
+	require.Error(t, err)
+
+	n.Uncertain = true
+	retry, err := c.Notify(ctx, n)
+	require.Error(t, err)
+	require.True(t, retry)
+	var se *slack.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, time.Minute, se.RetryAfter())
+	require.Len(t, fake.TopLevel(), 1, "not posted while the lookup could not run")
+
+	limited.Store(false)
+	n.Uncertain = false // the last attempt had an answer (429): only the ref remembers
+	_, err = c.Notify(ctx, n)
+	require.NoError(t, err)
+	require.Len(t, fake.TopLevel(), 1)
+	require.Equal(t, fake.TopLevel()[0].TS, n.Ref[slack.RefTS])
+	require.Len(t, fake.HistoryCalls(), 2)
+}
+
+// A post Slack refused outright (429, ok:false) stored nothing: its retry
+// posts without looking.
+func TestRefusedPostIsNotUnsure(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.New(token)
+	t.Cleanup(fake.Close)
+	var once atomic.Bool
+	fake.Fail = func(c slackfake.Call) (int, string) {
+		if c.Method == "chat.postMessage" && once.CompareAndSwap(false, true) {
+			return 429, ""
+		}
+		return 0, ""
+	}
+	c := newClient(t, fake)
+	n := note(incidenthub.EventOpened, incidenthub.IncidentOpen, 1)
+	_, err := c.Notify(context.Background(), n)
+	require.Error(t, err)
+	require.NotContains(t, n.Ref, slack.RefUnsure)
+	_, err = c.Notify(context.Background(), n)
+	require.NoError(t, err)
+	require.Len(t, fake.TopLevel(), 1)
+	require.Empty(t, fake.HistoryCalls())
+}

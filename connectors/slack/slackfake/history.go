@@ -70,12 +70,16 @@ func drop(w http.ResponseWriter) {
 // and cursor page, the next page's cursor in
 // response_metadata.next_cursor with has_more; each message's metadata
 // only with include_all_metadata.
-func (s *Server) history(method string, r *http.Request, reply func(map[string]any), fail func(string)) {
+func (s *Server) history(method string, w http.ResponseWriter, r *http.Request, reply func(map[string]any), fail func(string)) {
 	f := r.PostForm
 	s.mu.Lock()
 	s.historyCalls = append(s.historyCalls, f)
 	noScope := s.NoHistoryScope
+	failed := s.failed(Call{Method: method, Channel: f.Get("channel"), TS: f.Get("ts")}, w, fail)
 	s.mu.Unlock()
+	if failed {
+		return
+	}
 	if noScope {
 		reply(map[string]any{"ok": false, "error": "missing_scope", "needed": "channels:history,groups:history,mpim:history,im:history",
 			"provided": "chat:write"})

@@ -60,7 +60,9 @@ type Server struct {
 	responses   []Response          // what apps posted to response_urls
 	urls        map[string]*responseURL
 	memberCalls int
-	// Fail, when set, is asked before each valid call; a non-zero status
+	// Fail, when set, is asked before each valid chat.postMessage,
+	// chat.update, conversations.history and conversations.replies (Call
+	// has Method, Channel and, for replies, TS); a non-zero status
 	// answers with it (429 gets Retry-After: RetryAfter), or errCode answers
 	// {"ok":false,"error":errCode}.
 	Fail func(c Call) (status int, errCode string)
@@ -153,7 +155,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if method == "conversations.history" || method == "conversations.replies" {
-		s.history(method, r, reply, fail)
+		s.history(method, w, r, reply, fail)
 		return
 	}
 	c := Call{Method: method, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"),
@@ -199,18 +201,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apply(method string, c Call, blocks []map[string]any, w http.ResponseWriter, fail func(string)) (map[string]any, Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Fail != nil {
-		if status, code := s.Fail(c); status != 0 {
-			if status == http.StatusTooManyRequests {
-				w.Header().Set("Retry-After", fmt.Sprint(s.RetryAfter))
-			}
-			w.WriteHeader(status)
-			fail(map[bool]string{true: "ratelimited", false: "internal_error"}[status == 429])
-			return nil, Message{}, false
-		} else if code != "" {
-			fail(code)
-			return nil, Message{}, false
-		}
+	if s.failed(c, w, fail) {
+		return nil, Message{}, false
 	}
 	s.calls = append(s.calls, c)
 	switch method {
@@ -244,6 +236,26 @@ func (s *Server) apply(method string, c Call, blocks []map[string]any, w http.Re
 		m.Updates++
 		return map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "text": c.Text}, *m, true
 	}
+}
+
+// failed asks Fail about c and answers with the failure it names;
+// called with s.mu held.
+func (s *Server) failed(c Call, w http.ResponseWriter, fail func(string)) bool {
+	if s.Fail == nil {
+		return false
+	}
+	if status, code := s.Fail(c); status != 0 {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", fmt.Sprint(s.RetryAfter))
+		}
+		w.WriteHeader(status)
+		fail(map[bool]string{true: "ratelimited", false: "internal_error"}[status == 429])
+		return true
+	} else if code != "" {
+		fail(code)
+		return true
+	}
+	return false
 }
 
 // Calls returns the accepted calls in order.
