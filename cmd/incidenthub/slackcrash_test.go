@@ -83,6 +83,9 @@ targets:
 		}
 		first.kill(t) // Slack has the message; the hub never read its ts
 		require.Equal(t, slack.MetadataEventType, msg.Metadata["event_type"])
+		payload, _ := msg.Metadata["event_payload"].(map[string]any)
+		incident := fmt.Sprint(payload["incident_id"])
+		require.NotEqual(t, "<nil>", incident)
 
 		// The dead hub's lease on the (incident, target) pair would run
 		// out after 3×timeout+30s; move it into the past rather than wait.
@@ -103,12 +106,12 @@ targets:
 			var inc struct {
 				AlertCount int `json:"alert_count"`
 			}
-			return apiGet(t, second, "/api/v1/incidents/1", &struct {
+			return apiGet(t, second, "/api/v1/incidents/"+incident, &struct {
 				Incident any `json:"incident"`
 			}{&inc}) == http.StatusOK && inc.AlertCount == 2
 		})
 		// A person's change: delivered after the interrupted opening.
-		req, err := http.NewRequest(http.MethodPost, second.URL+"/api/v1/incidents/1/acknowledge", strings.NewReader(`{"note": "on it"}`))
+		req, err := http.NewRequest(http.MethodPost, second.URL+"/api/v1/incidents/"+incident+"/acknowledge", strings.NewReader(`{"note": "on it"}`))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+apiToken)
 		req.Header.Set("Content-Type", "application/json")
@@ -118,20 +121,7 @@ targets:
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		t.Cleanup(func() {
 			if t.Failed() {
-				var raw any
-				apiGet(t, second, "/api/v1/deliveries?target=chat", &raw)
-				var inc any
-				apiGet(t, second, "/api/v1/incidents", &inc)
-				t.Logf("calls %+v\nhistory %v\ndeliveries %v\nincidents %v", fake.Calls(), fake.HistoryCalls(), raw, inc)
-				st, _ := store.Open(context.Background(), store.Options{URL: db.url, Path: db.path})
-				var syncs []store.DeliverySync
-				st.DB.Find(&syncs)
-				for _, s := range syncs {
-					t.Logf("sync %+v lease %v", s, s.LeaseUntil)
-				}
-				var jobs []map[string]any
-				st.DB.Raw("select id, state, scheduled_at, attempt, errors from river_job").Scan(&jobs)
-				t.Logf("jobs %v", jobs)
+				t.Logf("Slack calls: %+v\nhistory calls: %v", fake.Calls(), fake.HistoryCalls())
 			}
 		})
 		var top []slackfake.Message
