@@ -44,6 +44,12 @@ type Notification struct {
 	// they are kept even when the attempt fails, so a retry updates the
 	// message an earlier attempt created instead of posting another.
 	Ref map[string]string `json:"-"`
+	// Uncertain says an earlier attempt of this notification may have
+	// reached the target without the hub learning its outcome (the hub
+	// died mid-send, or the connection broke before the answer): a
+	// connector that can look for what that attempt created should, before
+	// creating it again.
+	Uncertain bool `json:"-"`
 }
 
 // Delivery statuses.

@@ -27,6 +27,10 @@ const (
 	// RefReplied holds the id of the last notification whose thread reply
 	// was posted, so a retry does not reply twice.
 	RefReplied = "replied"
+	// RefUnsure holds the id of the notification whose post or reply may
+	// have reached Slack unanswered (no answer, a 5xx, a lookup that failed):
+	// its next attempt looks for it before posting (recover.go).
+	RefUnsure = "unsure"
 )
 
 // Action ids of an incident message's buttons (in the block
@@ -45,6 +49,7 @@ type Client struct {
 	channel     string
 	publicURL   string
 	interactive bool
+	rec         recovery
 }
 
 // New returns a client for cfg that sends with hc (which carries the
@@ -75,7 +80,8 @@ func (c *Client) SendEvent(ctx context.Context, ev *incidenthub.Event) error {
 	if ev.Text == "" {
 		return fmt.Errorf("%s event: no text to post", ev.Type)
 	}
-	if _, _, err := c.api.PostMessageContext(ctx, c.channel, slackapi.MsgOptionText(ev.Text, false)); err != nil {
+	md := slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: MetadataEventTypeEvent, EventPayload: map[string]any{"event_id": ev.ID}})
+	if _, _, err := c.api.PostMessageContext(ctx, c.channel, slackapi.MsgOptionText(ev.Text, false), md); err != nil {
 		_, err := classify(err)
 		return fmt.Errorf("%s event: %w", ev.Type, err)
 	}
@@ -116,20 +122,50 @@ func (c *Client) Notify(ctx context.Context, n *incidenthub.Notification) (bool,
 			return classify(err)
 		}
 	}
+	unsure := n.Uncertain || n.Ref[RefUnsure] == n.ID
 	if ts == "" {
-		ch, newTS, err := c.api.PostMessageContext(ctx, c.channel, opts...)
+		if unsure {
+			// An earlier attempt may have posted it: adopt that message.
+			found, err := c.findPosted(ctx, n, c.channel, "")
+			if err != nil {
+				n.Ref[RefUnsure] = n.ID // look again next time
+				return true, err
+			}
+			if found != "" {
+				n.Ref[RefChannel], n.Ref[RefTS] = c.channel, found
+				delete(n.Ref, RefUnsure)
+				return false, nil
+			}
+		}
+		ch, newTS, err := c.api.PostMessageContext(ctx, c.channel, append(opts, metadata(n))...)
 		if err != nil {
+			unsureAfter(n, err)
 			return classify(err)
 		}
 		n.Ref[RefChannel], n.Ref[RefTS] = ch, newTS
+		delete(n.Ref, RefUnsure)
 		return false, nil // a new message shows the whole state: no reply needed
 	}
 	if reply := Reply(n); reply != "" && n.Ref[RefReplied] != n.ID {
-		if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(reply, false), slackapi.MsgOptionTS(ts)); err != nil {
+		if unsure {
+			found, err := c.findPosted(ctx, n, channel, ts)
+			if err != nil {
+				n.Ref[RefUnsure] = n.ID
+				return true, err
+			}
+			if found != "" {
+				n.Ref[RefReplied] = n.ID
+				delete(n.Ref, RefUnsure)
+				return false, nil
+			}
+		}
+		if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(reply, false), slackapi.MsgOptionTS(ts), metadata(n)); err != nil {
+			unsureAfter(n, err)
 			return classify(err)
 		}
 		n.Ref[RefReplied] = n.ID
 	}
+	delete(n.Ref, RefUnsure)
 	return false, nil
 }
 

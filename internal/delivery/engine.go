@@ -86,6 +86,12 @@ type secretUser interface {
 	SetSecretSource(func(ctx context.Context) ([]string, bool, error))
 }
 
+// logUser is implemented by connectors with something to log themselves
+// (Slack: once, that it cannot read channel history).
+type logUser interface {
+	SetLogger(*slog.Logger)
+}
+
 type target struct {
 	cfg     config.Target
 	conn    connectors.Notifier

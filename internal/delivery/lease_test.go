@@ -29,12 +29,12 @@ func TestRenewDetectsLostLease(t *testing.T) {
 
 		w := &worker{e: &Engine{log: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}}
 		a := SyncArgs{IncidentID: inc.ID, Target: "ops"}
-		held, err := w.renew(st.DB, a, 1, time.Minute)
+		held, err := w.renew(st.DB, a, 1, time.Minute, 0)
 		require.NoError(t, err)
 		require.True(t, held, "an expired lease nobody took is still ours")
 
 		require.NoError(t, st.DB.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).Update("lease_owner", 2).Error)
-		held, err = w.renew(st.DB, a, 1, time.Minute)
+		held, err = w.renew(st.DB, a, 1, time.Minute, 0)
 		require.NoError(t, err)
 		require.False(t, held, "job 2 took the pair over")
 		var got store.DeliverySync

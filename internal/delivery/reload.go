@@ -76,6 +76,9 @@ func (e *Engine) buildTargets(cfg *config.Config, prev map[string]*target) (map[
 			name, secrets := tc.Name, e.secrets
 			su.SetSecretSource(func(ctx context.Context) ([]string, bool, error) { return secrets(ctx, name) })
 		}
+		if lu, ok := conn.(logUser); ok {
+			lu.SetLogger(e.log.With("target", tc.Name))
+		}
 		t := &target{cfg: tc, delivery: cfg.Delivery, conn: conn, redact: tc.Redactor(), breaker: &breaker{threshold: tc.CircuitBreaker.Failures,
 			probe: tc.CircuitBreaker.ProbeInterval.Std(), disableAfter: tc.CircuitBreaker.DisableAfter.Std()}}
 		if tc.RateLimit.PerSecond > 0 {

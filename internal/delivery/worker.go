@@ -101,7 +101,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 				}
 			}
 		}
-		if held, err := w.renew(db, a, job.ID, lease); err != nil || !held {
+		if held, err := w.renew(db, a, job.ID, lease, d.ID); err != nil || !held {
 			// Not held: this job stalled past its lease and another job
 			// took the pair over; sending too would deliver twice.
 			return err
@@ -153,11 +153,15 @@ func (w *worker) claim(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration
 	return wait, nil
 }
 
-// renew extends jobID's lease on the pair before a send and reports
-// whether jobID still holds it.
-func (w *worker) renew(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration) (bool, error) {
+// renew extends jobID's lease on the pair before a send of delivery
+// sending and reports whether jobID still holds it. In the same statement
+// it marks sending as in flight, moving a mark left by an attempt that was
+// never recorded to interrupted_delivery_id (SET reads the row's old
+// values): that attempt's outcome is unknown.
+func (w *worker) renew(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration, sending int64) (bool, error) {
 	res := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, jobID).
-		Update("lease_until", w.e.now().Add(lease))
+		Updates(map[string]any{"lease_until": w.e.now().Add(lease), "sending_delivery_id": sending,
+			"interrupted_delivery_id": gorm.Expr("sending_delivery_id")})
 	if res.Error != nil {
 		return false, fmt.Errorf("renew sync lease: %w", res.Error)
 	}
@@ -400,7 +404,7 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 		ref = map[string]string{}
 	}
 	n := &incidenthub.Notification{ID: d.MessageID, Event: d.Event, Target: d.Target, Changes: d.Changes.V,
-		Incident: d.State.V, Time: d.CreatedAt, Ref: ref}
+		Incident: d.State.V, Time: d.CreatedAt, Ref: ref, Uncertain: uncertain(d, &sync)}
 	if d.Previous != nil {
 		n.Previous = &d.Previous.V
 	}
@@ -471,7 +475,8 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 		}
 		// The ref is kept whatever happened: a message created by a failed
 		// attempt is updated, not posted again, by the retry.
-		su := map[string]any{"ref": store.JSON[map[string]string]{V: n.Ref}, "updated_at": now}
+		su := map[string]any{"ref": store.JSON[map[string]string]{V: n.Ref}, "updated_at": now,
+			"sending_delivery_id": nil, "interrupted_delivery_id": nil}
 		if status == incidenthub.DeliveryDelivered && d.ID > sync.SyncedDeliveryID {
 			su["synced_state"] = store.JSON[incidenthub.Incident]{V: d.State.V}
 			su["synced_delivery_id"] = d.ID
@@ -493,6 +498,17 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 			"attempt", attemptNo, "outcome", outcome, "next_attempt_at", next, "err", errText)
 	}
 	return wait, nil
+}
+
+// uncertain reports whether an earlier attempt of d may have reached the
+// target unrecorded: one started and never recorded (interrupted), or the
+// last recorded one failed without an answer (a broken connection, a
+// timeout, the hub stopping mid-send).
+func uncertain(d *store.Delivery, sync *store.DeliverySync) bool {
+	if sync.InterruptedDeliveryID != nil && *sync.InterruptedDeliveryID == d.ID {
+		return true
+	}
+	return d.Attempts > 0 && d.LastStatusCode == 0 && d.LastError != ""
 }
 
 func retryAfter(err error) time.Duration {

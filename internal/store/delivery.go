@@ -26,8 +26,13 @@ type DeliverySync struct {
 	LeaseOwner  *int64
 	LeaseUntil  *time.Time
 	WakeAt      *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// SendingDeliveryID is the delivery whose attempt is in flight;
+	// InterruptedDeliveryID one whose attempt started and was never
+	// recorded (the process died mid-send): its outcome is unknown.
+	SendingDeliveryID     *int64
+	InterruptedDeliveryID *int64
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }
 
 // Delivery is a row of deliveries.

@@ -7,8 +7,9 @@
 // block_actions payloads and slash command forms, interact.go) and keeps
 // what the app answers on the response_url it handed out.
 //
-// Web API methods: auth.test, chat.postMessage, chat.update and
-// conversations.members.
+// Web API methods: auth.test, chat.postMessage, chat.update,
+// conversations.members, conversations.history and conversations.replies
+// (history.go: message metadata as Slack stores and returns it).
 package slackfake
 
 import (
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +31,10 @@ type Message struct {
 	Text     string
 	Blocks   []map[string]any
 	Updates  int
+	// Metadata is the message's metadata ({"event_type": …,
+	// "event_payload": {…}}) as posted, or as last replaced by
+	// chat.update; nil when it has none.
+	Metadata map[string]any
 }
 
 // Call is one API request as received.
@@ -38,6 +44,7 @@ type Call struct {
 	TS       string
 	ThreadTS string
 	Text     string
+	Metadata map[string]any
 }
 
 // Server is a fake Slack.
@@ -53,13 +60,37 @@ type Server struct {
 	responses   []Response          // what apps posted to response_urls
 	urls        map[string]*responseURL
 	memberCalls int
-	// Fail, when set, is asked before each valid call; a non-zero status
+	// Fail, when set, is asked before each valid chat.postMessage,
+	// chat.update, conversations.history and conversations.replies (Call
+	// has Method, Channel and, for replies, TS); a non-zero status
 	// answers with it (429 gets Retry-After: RetryAfter), or errCode answers
 	// {"ok":false,"error":errCode}.
 	Fail func(c Call) (status int, errCode string)
 	// RetryAfter is the Retry-After seconds sent with a 429.
 	RetryAfter int
+	// AfterStore, when set, is called once a chat.postMessage or
+	// chat.update has been applied (the message is stored), before the
+	// answer is written and outside the server's lock; it may block. It
+	// returns DropAnswer to close the connection without answering, as a
+	// crash or a network failure between Slack and the caller would.
+	AfterStore func(c Call, m Message) Answering
+	// NoHistoryScope answers conversations.history and
+	// conversations.replies with missing_scope, as for a bot without
+	// channels:history and groups:history.
+	NoHistoryScope bool
+	historyCalls   []url.Values
+	lastTS         int64 // microseconds
 }
+
+// Answering is what AfterStore makes of a stored call's answer.
+type Answering int
+
+const (
+	// SendAnswer answers as Slack does.
+	SendAnswer Answering = iota
+	// DropAnswer closes the connection without an answer.
+	DropAnswer
+)
 
 // New starts a fake Slack that accepts token.
 func New(token string) *Server {
@@ -83,7 +114,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
-	if !ok || (method != "chat.postMessage" && method != "chat.update" && method != "auth.test" && method != "conversations.members") {
+	if !ok || !knownMethods[method] {
 		w.WriteHeader(http.StatusNotFound)
 		fail("unknown_method")
 		return
@@ -123,6 +154,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.conversationMembers(r, reply, fail)
 		return
 	}
+	if method == "conversations.history" || method == "conversations.replies" {
+		s.history(method, w, r, reply, fail)
+		return
+	}
 	c := Call{Method: method, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"),
 		ThreadTS: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text")}
 	var blocks []map[string]any
@@ -144,46 +179,83 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		fail("no_text")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Fail != nil {
-		if status, code := s.Fail(c); status != 0 {
-			if status == http.StatusTooManyRequests {
-				w.Header().Set("Retry-After", fmt.Sprint(s.RetryAfter))
-			}
-			w.WriteHeader(status)
-			fail(map[bool]string{true: "ratelimited", false: "internal_error"}[status == 429])
-			return
-		} else if code != "" {
+	if md := r.PostForm.Get("metadata"); md != "" {
+		if code := checkMetadata(md, &c.Metadata); code != "" {
 			fail(code)
 			return
 		}
+	}
+	answer, stored, ok := s.apply(method, c, blocks, w, fail)
+	if !ok {
+		return
+	}
+	if s.AfterStore != nil && s.AfterStore(c, stored) == DropAnswer {
+		drop(w)
+		return
+	}
+	reply(answer)
+}
+
+// apply checks and applies a chat.postMessage or chat.update under the
+// lock and returns the answer to send; false when it already failed.
+func (s *Server) apply(method string, c Call, blocks []map[string]any, w http.ResponseWriter, fail func(string)) (map[string]any, Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed(c, w, fail) {
+		return nil, Message{}, false
 	}
 	s.calls = append(s.calls, c)
 	switch method {
 	case "chat.postMessage":
 		if c.ThreadTS != "" && s.messages[c.ThreadTS] == nil {
 			fail("thread_not_found")
-			return
+			return nil, Message{}, false
 		}
 		s.seq++
-		ts := fmt.Sprintf("1700000000.%06d", s.seq)
-		s.messages[ts] = &Message{Channel: c.Channel, TS: ts, ThreadTS: c.ThreadTS, Text: c.Text, Blocks: blocks}
-		reply(map[string]any{"ok": true, "channel": c.Channel, "ts": ts, "message": map[string]any{"text": c.Text, "ts": ts}})
-	case "chat.update":
+		ts := s.nextTS()
+		m := &Message{Channel: c.Channel, TS: ts, ThreadTS: c.ThreadTS, Text: c.Text, Blocks: blocks, Metadata: c.Metadata}
+		s.messages[ts] = m
+		return map[string]any{"ok": true, "channel": c.Channel, "ts": ts, "message": map[string]any{"text": c.Text, "ts": ts}}, *m, true
+	default: // chat.update
 		m := s.messages[c.TS]
 		switch {
 		case c.TS == "":
 			fail("invalid_arguments")
-			return
+			return nil, Message{}, false
 		case m == nil || m.Channel != c.Channel:
 			fail("message_not_found")
-			return
+			return nil, Message{}, false
 		}
 		m.Text, m.Blocks = c.Text, blocks
+		if c.Metadata != nil { // without metadata, Slack keeps the message's own
+			m.Metadata = c.Metadata
+			if len(c.Metadata) == 0 {
+				m.Metadata = nil // {} removes it
+			}
+		}
 		m.Updates++
-		reply(map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "text": c.Text})
+		return map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "text": c.Text}, *m, true
 	}
+}
+
+// failed asks Fail about c and answers with the failure it names;
+// called with s.mu held.
+func (s *Server) failed(c Call, w http.ResponseWriter, fail func(string)) bool {
+	if s.Fail == nil {
+		return false
+	}
+	if status, code := s.Fail(c); status != 0 {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", fmt.Sprint(s.RetryAfter))
+		}
+		w.WriteHeader(status)
+		fail(map[bool]string{true: "ratelimited", false: "internal_error"}[status == 429])
+		return true
+	} else if code != "" {
+		fail(code)
+		return true
+	}
+	return false
 }
 
 // Calls returns the accepted calls in order.
