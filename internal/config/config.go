@@ -58,6 +58,8 @@ type Config struct {
 	// Slack is the Slack app's interactivity: buttons and the slash
 	// command (slack.go).
 	Slack Slack `yaml:"slack"`
+	// Logging is the log format and level (logging.go).
+	Logging Logging `yaml:"logging"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -388,6 +390,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 		d.at("ingest.max_depth", "must be between 1 and %d (got %d)", MaxMaxDepth, c.Ingest.MaxDepth)
 	}
 	c.Correlation.validate(d)
+	c.Logging.validate(d)
 	c.Ingest.RateLimit.validate(d, "ingest.rate_limit")
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
