@@ -109,7 +109,9 @@ func (s *Sweeper) each(ctx context.Context, where func(*gorm.DB) *gorm.DB, fn fu
 	total := 0
 	for {
 		n := 0
+		var changes []Change // logged once committed
 		err := s.Store.Tx(ctx, func(tx *gorm.DB) error {
+			changes = changes[:0]
 			var incs []store.Incident
 			q := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 			if err := where(q).Order("id").Limit(sweepBatch).Find(&incs).Error; err != nil {
@@ -120,6 +122,7 @@ func (s *Sweeper) each(ctx context.Context, where func(*gorm.DB) *gorm.DB, fn fu
 				if err != nil {
 					return err
 				}
+				changes = append(changes, ch)
 				if ch.Notify && s.Notifier != nil {
 					if err := s.Notifier.IncidentChanged(tx, ch); err != nil {
 						return fmt.Errorf("incident %d: notify: %w", ch.IncidentID, err)
@@ -132,6 +135,7 @@ func (s *Sweeper) each(ctx context.Context, where func(*gorm.DB) *gorm.DB, fn fu
 		if err != nil {
 			return total, err
 		}
+		LogChanges(ctx, s.Log, changes)
 		total += n
 		if n < sweepBatch {
 			return total, nil

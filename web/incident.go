@@ -124,6 +124,9 @@ func (s *server) runAction(ctx context.Context, actor, name string, fn func(tx *
 		}
 		return nil
 	})
+	if err == nil {
+		correlation.LogChanges(ctx, s.Log, changes)
+	}
 	return changes, err
 }
 

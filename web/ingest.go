@@ -122,7 +122,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		if window := src.Auth.Duplicates(); window > 0 {
 			key = "signed:" + res.Signed
 			if err := s.Store.ReleaseDedupKey(c.Request.Context(), src.Name, key, receivedAt.Add(-window)); err != nil {
-				s.Log.Error("release dedup key", "source", name, "err", err)
+				s.Log.ErrorContext(c.Request.Context(), "release dedup key", "source", name, "err", err)
 				return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
 			}
 		}
@@ -132,7 +132,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 	}
 	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
 	if err != nil {
-		s.Log.Error("store inbound event", "source", name, "err", err)
+		s.Log.ErrorContext(c.Request.Context(), "store inbound event", "source", name, "err", err)
 		return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
 	}
 	if !dup {
@@ -197,7 +197,7 @@ func (s *server) sourceSecrets(ctx context.Context, src *config.Source) ([]strin
 		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check credentials of source %q: its stored secret cannot be decrypted with this hub's keys (see /readyz); retry later", src.Name)
 	}
 	if err != nil {
-		s.Log.Error("look up source secrets", "source", src.Name, "err", err)
+		s.Log.ErrorContext(ctx, "look up source secrets", "source", src.Name, "err", err)
 		return nil, incidenthub.Errorf(incidenthub.EUNAVAILABLE, "cannot check credentials of source %q right now; retry later", src.Name)
 	}
 	if !rotated {

@@ -50,7 +50,7 @@ func (s *server) replay(ctx context.Context, id string, force bool, actor string
 	if err != nil {
 		return nil, err
 	}
-	s.Log.Info("event replayed", "event_id", ev.ID, "source", ev.Source, "kind", ev.Kind, "force", force, "actor", actor)
+	s.Log.InfoContext(ctx, "event replayed", "event_id", ev.ID, "source", ev.Source, "kind", ev.Kind, "force", force, "actor", actor)
 	s.Accepted()
 	return ev, nil
 }
@@ -66,7 +66,7 @@ func (s *server) replayAll(ctx context.Context, source, status, actor string) (i
 	if err != nil {
 		return 0, err
 	}
-	s.Log.Info("events replayed", "source", source, "status", status, "queued", n, "actor", actor)
+	s.Log.InfoContext(ctx, "events replayed", "source", source, "status", status, "queued", n, "actor", actor)
 	if n > 0 {
 		s.Accepted()
 	}

@@ -4,8 +4,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
+	"github.com/incidenthub/incidenthub/internal/logging"
 	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/sns"
 	"github.com/incidenthub/incidenthub/internal/store"
@@ -130,13 +129,10 @@ func New(d Deps) http.Handler {
 }
 
 func (s *server) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-Id")
-	if id == "" || len(id) > 128 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
-	}
+	id := requestIDFor(c.GetHeader("X-Request-Id"))
 	c.Set("request_id", id)
+	// Lines logged with the request's context carry the id too.
+	c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
 	c.Header("X-Request-Id", id)
 	c.Next()
 }

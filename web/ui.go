@@ -183,7 +183,7 @@ func (s *server) renderStatus(c *gin.Context, status int, screen, name string, v
 	}
 	set := s.ui.screens[screen]
 	if set == nil {
-		s.Log.Error("ui: no such screen template", "screen", screen)
+		s.Log.ErrorContext(c.Request.Context(), "ui: no such screen template", "screen", screen)
 		c.String(http.StatusInternalServerError, "internal error")
 		return
 	}

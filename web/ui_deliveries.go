@@ -257,7 +257,7 @@ func (s *server) uiRetryDelivery(c *gin.Context) {
 		s.uiActionFailed(c, deliveryURL(id), "retry the delivery", err)
 		return
 	}
-	s.Log.Info("delivery retried", "delivery_id", id, "target", d.Target, "actor", uiSessionOf(c).Actor)
+	s.Log.InfoContext(c.Request.Context(), "delivery retried", "delivery_id", id, "target", d.Target, "actor", uiSessionOf(c).Actor)
 	redirectFlash(c, deliveryURL(id), "ok", fmt.Sprintf("Delivery %d to %s is being attempted again.", id, d.Target))
 }
 
@@ -275,7 +275,7 @@ func (s *server) uiRetryDead(c *gin.Context) {
 		s.uiActionFailed(c, back, "retry", err)
 		return
 	}
-	s.Log.Info("dead deliveries retried", "target", target, "retried", n, "actor", uiSessionOf(c).Actor)
+	s.Log.InfoContext(c.Request.Context(), "dead deliveries retried", "target", target, "retried", n, "actor", uiSessionOf(c).Actor)
 	if n == 0 {
 		redirectFlash(c, back, "ok", "No dead deliveries to "+target+" to retry.")
 		return

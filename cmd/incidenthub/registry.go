@@ -44,7 +44,7 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("registry "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	var c common
 	c.register(fs)
 	insecure := fs.Bool("insecure-dev-secrets", false, "use the publicly known development key when no key is configured (as serve --insecure-dev-secrets)")

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -32,8 +31,10 @@ commands:
   sources list   list the source kinds: built-in and the config's mappings
   registry       list|show|rotate|revoke|rekey|reveal|verify|export the webhook registry
   silence        add|list|expire|extend|query runtime silences on a running hub (--url)
+  version        print the version, VCS revision, build date and Go version (also --version)
+  completion     bash|zsh: print a shell completion script
 
-run "incidenthub <command> -h" for a command's flags.
+run "incidenthub <command> --help" for a command's flags.
 `
 
 // EnvDatabaseURL overrides database.url from the config file.
@@ -68,6 +69,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = sourcesCmd(rest, getenv, stdout, stderr)
 	case "silence":
 		err = silenceCmd(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		err = versionCmd(rest, stdout, stderr)
+	case "completion":
+		err = completionCmd(rest, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -126,21 +131,14 @@ func (c *common) load(getenv func(string) string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError(fmt.Sprintf("--log-level %q: want debug, info, warn or error", level))
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "", "listen address, e.g. 127.0.0.1:8080; overrides listen in the config")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error; overrides logging.level in the config")
+	format := fs.String("log-format", "text", "log format: text or json (one JSON object a line); overrides logging.format in the config")
 	insecure := fs.Bool("insecure-dev-secrets", false, "without INCIDENTHUB_SECRET_KEY or registry.secret_key_file, encrypt registry secrets with a publicly known key (laptops only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -153,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		cfg.Listen = *listen
 	}
 	cfg.Registry.InsecureDevSecrets = *insecure
-	log, err := newLogger(stderr, *level)
+	log, err := serveLogger(fs, cfg, stderr, *format, *level)
 	if err != nil {
 		return err
 	}
@@ -166,7 +164,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	var c common
 	c.register(fs)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -199,7 +197,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 
 func configCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	file := fs.String("config", "", "config file (YAML); required")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -232,7 +230,7 @@ func configCheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 
 func rulesTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	file := fs.String("config", "", "config file (YAML); required")
 	source := fs.String("source", "", "source name, as in POST /hooks/{source}; required")
 	payload := fs.String("payload", "", "file holding the webhook body (JSON); required")

@@ -48,7 +48,7 @@ func silenceCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("silence "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	base := fs.String("url", "", "the hub's base URL (default $"+EnvURL+", else http://"+config.DefaultListen+")")
 	var (
 		comment, expr, start, end, state, at *string

@@ -31,7 +31,7 @@ func sourcesCmd(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return usageError("sources: want `sources list [--config FILE] [--json]`")
 	}
 	fs := flag.NewFlagSet("sources list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr)
 	file := fs.String("config", "", "config file (YAML): also list the kinds of its mappings: and which sources use each kind")
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	if err := fs.Parse(args[1:]); err != nil {

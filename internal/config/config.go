@@ -60,6 +60,8 @@ type Config struct {
 	Slack Slack `yaml:"slack"`
 	// Retention bounds what the database keeps (retention.go).
 	Retention Retention `yaml:"retention"`
+	// Logging is the log format and level (logging.go).
+	Logging Logging `yaml:"logging"`
 
 	// Mappings is the built-in mappings plus MappingFiles, loaded by Parse.
 	Mappings *mappings.Set `yaml:"-"`
@@ -392,6 +394,7 @@ func (c *Config) validate(d *document, checkKinds bool) {
 	}
 	c.Correlation.validate(d)
 	c.Retention.validate(d)
+	c.Logging.validate(d)
 	c.Ingest.RateLimit.validate(d, "ingest.rate_limit")
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {

@@ -29,9 +29,16 @@ type document struct {
 	vals     map[string]*yaml.Node // the value node of each key in pos
 	problems []error
 	parsed   bool // the YAML was well-formed
+	// unset are the keys whose value named an environment variable that is
+	// not set: that one problem explains the key, so later ones about the
+	// same key (its value is empty, "required …") are not reported again.
+	unset map[string]bool
 }
 
 func (d *document) add(node *yaml.Node, key, format string, args ...any) {
+	if d.unset[key] {
+		return
+	}
 	p := &Problem{File: d.file, Key: key, Message: fmt.Sprintf(format, args...)}
 	if node != nil {
 		p.Line, p.Column = node.Line, node.Column
@@ -89,6 +96,9 @@ func decodeStrict(file string, data []byte, out any, lookup func(string) (string
 			for _, msg := range te.Errors {
 				line := yamlErrLine(errors.New(msg))
 				key, col := d.keyAtLine(line, msg)
+				if d.unset[key] {
+					continue // its unset environment variable is the problem
+				}
 				d.problems = append(d.problems, &Problem{File: file, Line: line, Column: col, Key: key, Message: stripLine(msg)})
 			}
 		} else {
@@ -155,6 +165,8 @@ func (d *document) walk(n *yaml.Node, t reflect.Type, path string, lookup func(s
 	case yaml.AliasNode:
 		return
 	case yaml.ScalarNode:
+		var unset []string
+		defer func() { d.markUnset(unset) }()
 		if n.Tag == "!!str" || n.Style != 0 || strings.Contains(n.Value, "${") {
 			n.Value = envRe.ReplaceAllStringFunc(n.Value, func(m string) string {
 				sub := envRe.FindStringSubmatch(m)
@@ -165,6 +177,7 @@ func (d *document) walk(n *yaml.Node, t reflect.Type, path string, lookup func(s
 					return sub[3]
 				}
 				d.add(n, path, "environment variable %s is not set", sub[1])
+				unset = append(unset, path)
 				return ""
 			})
 		}
@@ -202,6 +215,18 @@ func (d *document) walk(n *yaml.Node, t reflect.Type, path string, lookup func(s
 				d.pos[key] = k
 			}
 		}
+	}
+}
+
+// markUnset records keys whose environment variables are not set (after
+// their problems are added, so a value naming two unset variables still
+// reports each).
+func (d *document) markUnset(keys []string) {
+	for _, k := range keys {
+		if d.unset == nil {
+			d.unset = map[string]bool{}
+		}
+		d.unset[k] = true
 	}
 }
 

@@ -497,6 +497,11 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 		e.log.Warn("delivery attempt failed", "target", t.cfg.Name, "delivery_id", d.ID, "incident_id", d.IncidentID,
 			"attempt", attemptNo, "outcome", outcome, "next_attempt_at", next, "err", errText)
 	}
+	if status == incidenthub.DeliveryDead {
+		// Committed above: no more attempts until someone retries it.
+		e.log.Error("delivery dead", "target", t.cfg.Name, "delivery_id", d.ID, "incident_id", d.IncidentID,
+			"event", d.Event, "attempts", attemptNo, "err", errText)
+	}
 	return wait, nil
 }
 

@@ -183,6 +183,7 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 		claimed *store.Event
 		status  string
 		start   = time.Now()
+		changes []correlation.Change // committed with the event: logged after
 	)
 	err := p.store.Tx(ctx, func(tx *gorm.DB) error {
 		ev, err := store.ClaimPendingEvent(tx)
@@ -190,7 +191,7 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 			return err
 		}
 		claimed = ev
-		status, err = p.process(tx, ev)
+		status, err = p.process(tx, ev, &changes)
 		return err
 	})
 	if claimed == nil {
@@ -202,11 +203,13 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 	if p.Observe != nil {
 		p.Observe(claimed.Source, status, time.Since(start))
 	}
+	correlation.LogChanges(ctx, p.log, changes)
 	return true, nil
 }
 
 // process normalizes and correlates ev inside tx and returns its final status.
-func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
+// The changes correlation made are kept in *changed.
+func (p *Processor) process(tx *gorm.DB, ev *store.Event, changed *[]correlation.Change) (string, error) {
 	if status, handled, err := p.snsSubscription(tx, ev); handled {
 		return status, err
 	}
@@ -278,6 +281,7 @@ func (p *Processor) process(tx *gorm.DB, ev *store.Event) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
 	}
+	*changed = changes
 	if err := recordInhibited(tx, inhibited, changes); err != nil {
 		return "", fmt.Errorf("event %s: %w", ev.ID, err)
 	}
