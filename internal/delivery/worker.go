@@ -446,7 +446,7 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 	}
 	errText := "" // what is kept and logged of sendErr: the target's secrets redacted
 	if sendErr != nil {
-		errText = t.redact.String(sendErr.Error())
+		errText = incidenthub.RepairText(t.redact.String(sendErr.Error())) // it may quote the target's answer
 	}
 	if !shutdown {
 		if disabled, enabled := t.breaker.done(now, sendErr == nil || !retry); disabled {
@@ -538,20 +538,26 @@ func statusCode(err error, rows []store.DeliveryAttempt) int {
 func attemptRows(deliveryID int64, attempt int, exs []*exchange, started, now time.Time, errText, outcome string, next *time.Time) []store.DeliveryAttempt {
 	if len(exs) == 0 {
 		return []store.DeliveryAttempt{{DeliveryID: deliveryID, Attempt: attempt, StartedAt: started,
-			LatencyMS: now.Sub(started).Milliseconds(), Error: errText, Outcome: outcome, NextAttemptAt: next,
+			LatencyMS: now.Sub(started).Milliseconds(), Error: incidenthub.RepairText(errText), Outcome: outcome, NextAttemptAt: next,
 			RequestHeaders: store.JSON[map[string][]string]{V: map[string][]string{}}, ResponseHeaders: store.JSON[map[string][]string]{V: map[string][]string{}}}}
 	}
 	rows := make([]store.DeliveryAttempt, len(exs))
 	for i, ex := range exs {
-		r := store.DeliveryAttempt{DeliveryID: deliveryID, Attempt: attempt, StartedAt: ex.start, Method: ex.method, URL: ex.url,
-			RequestHeaders: store.JSON[map[string][]string]{V: ex.reqHeader}, RequestBody: ex.reqBody,
-			ResponseStatus: ex.status, ResponseHeaders: store.JSON[map[string][]string]{V: orEmpty(ex.respHeader)},
-			ResponseBody: ex.respBody, LatencyMS: ex.latency.Milliseconds(), Error: ex.err, Outcome: outcome}
+		// What a target answers is stored as text whatever its bytes: a
+		// NUL or invalid UTF-8 (a binary answer, a body cut mid-character
+		// by capBody) would make PostgreSQL refuse the row, and with it
+		// the attempt's outcome.
+		r := store.DeliveryAttempt{DeliveryID: deliveryID, Attempt: attempt, StartedAt: ex.start, Method: ex.method,
+			URL: incidenthub.RepairText(ex.url), RequestHeaders: store.JSON[map[string][]string]{V: repairHeader(ex.reqHeader)},
+			RequestBody: incidenthub.RepairText(ex.reqBody), ResponseStatus: ex.status,
+			ResponseHeaders: store.JSON[map[string][]string]{V: repairHeader(orEmpty(ex.respHeader))},
+			ResponseBody: incidenthub.RepairText(ex.respBody), LatencyMS: ex.latency.Milliseconds(),
+			Error: incidenthub.RepairText(ex.err), Outcome: outcome}
 		if i == len(exs)-1 {
 			// The attempt's verdict goes on its last exchange.
 			r.NextAttemptAt = next
 			if r.Error == "" {
-				r.Error = errText
+				r.Error = incidenthub.RepairText(errText)
 			}
 		} else {
 			r.Outcome = "partial"
@@ -559,6 +565,30 @@ func attemptRows(deliveryID int64, attempt int, exs []*exchange, started, now ti
 		rows[i] = r
 	}
 	return rows
+}
+
+// repairHeader returns h with every name and value storable as text (h
+// itself when all already are).
+func repairHeader(h map[string][]string) map[string][]string {
+	clean := true
+	for k, vs := range h {
+		clean = clean && incidenthub.ValidText(k)
+		for _, v := range vs {
+			clean = clean && incidenthub.ValidText(v)
+		}
+	}
+	if clean {
+		return h
+	}
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		rv := make([]string, len(vs))
+		for i, v := range vs {
+			rv[i] = incidenthub.RepairText(v)
+		}
+		out[incidenthub.RepairText(k)] = rv
+	}
+	return out
 }
 
 func orEmpty(h map[string][]string) map[string][]string {
