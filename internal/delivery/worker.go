@@ -551,7 +551,7 @@ func attemptRows(deliveryID int64, attempt int, exs []*exchange, started, now ti
 			URL: incidenthub.RepairText(ex.url), RequestHeaders: store.JSON[map[string][]string]{V: repairHeader(ex.reqHeader)},
 			RequestBody: incidenthub.RepairText(ex.reqBody), ResponseStatus: ex.status,
 			ResponseHeaders: store.JSON[map[string][]string]{V: repairHeader(orEmpty(ex.respHeader))},
-			ResponseBody: incidenthub.RepairText(ex.respBody), LatencyMS: ex.latency.Milliseconds(),
+			ResponseBody:    incidenthub.RepairText(ex.respBody), LatencyMS: ex.latency.Milliseconds(),
 			Error: incidenthub.RepairText(ex.err), Outcome: outcome}
 		if i == len(exs)-1 {
 			// The attempt's verdict goes on its last exchange.
