@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,9 @@ type target struct {
 	breaker *breaker
 	limiter *rate.Limiter
 	redact  *redact.Redactor // cfg.Redactor(): for errors the engine keeps, logs and returns
+	// reported is the breaker state this process last recorded in
+	// target_circuits (nil: none yet); circuit.go.
+	reported atomic.Pointer[string]
 }
 
 // runner is the part of a River client the engine starts and stops.
@@ -115,6 +119,7 @@ type Engine struct {
 
 	attempts *prometheus.CounterVec
 	disabled *prometheus.GaugeVec
+	m        engineMetrics // circuit.go
 }
 
 // New builds the engine and its connectors. It starts nothing.
@@ -135,6 +140,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Registry != nil {
 		o.Registry.MustRegister(e.attempts, e.disabled)
 	}
+	e.m = newEngineMetrics(o.Registry)
 	longest := time.Duration(0)
 	for i := range o.Config.Targets {
 		tc := o.Config.Targets[i]
@@ -152,6 +158,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 			t.limiter = rate.NewLimiter(rate.Limit(tc.RateLimit.PerSecond), tc.RateLimit.Burst)
 		}
 		e.targets[tc.Name] = t
+		e.m.init(tc.Name)
 		longest = max(longest, tc.Timeout.Std())
 	}
 	workers := river.NewWorkers()

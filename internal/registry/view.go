@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -124,7 +123,7 @@ func (r *Registry) view(ctx context.Context, row *entryRow) Entry {
 	if row.Direction == Inbound {
 		e.LastEventAt = r.lastEvent(ctx, row.Name)
 	}
-	e.AuthFailures = r.authFailures(row)
+	e.AuthFailures = r.authFailures(ctx, row)
 
 	// Flags.
 	if row.NextRotationAt != nil && now.After(row.NextRotationAt.Add(OverdueGrace)) {
@@ -232,27 +231,3 @@ func (r *Registry) Get(ctx context.Context, direction, name string) (Entry, erro
 
 // maxIPs is how many offending addresses are kept per source.
 const maxIPs = 10
-
-type failureStat struct {
-	count       int64
-	lastAt      time.Time
-	ips         []string
-	windowStart time.Time
-	windowCount int
-	raised      bool
-}
-
-func (r *Registry) authFailures(row *entryRow) AuthFailures {
-	out := AuthFailures{LastIPs: []string{}}
-	if row.Direction != Inbound {
-		return out
-	}
-	r.failMu.Lock()
-	defer r.failMu.Unlock()
-	f, ok := r.failures[row.Name]
-	if !ok {
-		return out
-	}
-	at := f.lastAt
-	return AuthFailures{Count: f.count, LastAt: &at, LastIPs: slices.Clone(f.ips)}
-}
