@@ -159,6 +159,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		}
 		e.targets[tc.Name] = t
 		e.m.init(tc.Name)
+		e.disabled.WithLabelValues(tc.Name).Set(0)
 		longest = max(longest, tc.Timeout.Std())
 	}
 	workers := river.NewWorkers()

@@ -23,9 +23,13 @@ var (
 // collector reports the registry's flags and auth-failure counts from the
 // database at scrape time: current (no scheduler tick behind) and the
 // same on every replica.
-type collector struct{ r *Registry }
+type collector struct {
+	r      *Registry
+	spikes *prometheus.CounterVec // reported after this replica's failures are written
+}
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	c.spikes.Describe(ch)
 	for _, d := range []*prometheus.Desc{descOverdue, descAge, descStale, descFailing, descUnverif, descAuthFail} {
 		ch <- d
 	}
@@ -35,6 +39,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
 	r := c.r
+	// This replica's unwritten failures first (they may raise a spike).
+	r.flushAuthFailures(ctx)
+	c.spikes.Collect(ch)
 	entries, err := r.List(ctx, ListFilter{})
 	if err != nil {
 		r.o.Log.Warn("metrics: list registry entries", "err", err)

@@ -26,7 +26,8 @@ func newMetrics(reg prometheus.Registerer, r *Registry) metrics {
 		}, []string{"source"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.spikes, &collector{r: r})
+		reg.MustRegister(&collector{r: r, spikes: m.spikes}) // it reports spikes too
+
 	}
 	return m
 }
