@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -22,6 +25,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidenthub/incidenthub/internal/app"
+	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/store"
 	"github.com/incidenthub/incidenthub/internal/storetest"
 	"github.com/incidenthub/incidenthub/internal/stormtest"
@@ -412,4 +417,51 @@ func (f families) exposed(name string) bool {
 		}
 	}
 	return false
+}
+
+// TestReloadMetrics: a rejected reload sets
+// incidenthub_config_last_reload_successful to 0 and keeps the last
+// success's timestamp; restoring the file (the running version again)
+// sets it back to 1 with a newer timestamp.
+func TestReloadMetrics(t *testing.T) {
+	yaml := fmt.Sprintf("database:\n  path: %q\ningest: {poll_interval: 50ms}\n%s", filepath.Join(t.TempDir(), "hub.db"), stormtest.Sources)
+	url, file := serveFile(t, yaml)
+	m := scrape(t, url)
+	require.Equal(t, 1.0, m.value(t, "incidenthub_config_last_reload_successful"))
+	first := m.value(t, "incidenthub_config_last_reload_success_timestamp_seconds")
+
+	require.NoError(t, os.WriteFile(file, []byte(yaml+"bogus: 1\n"), 0o600))
+	require.Eventually(t, func() bool {
+		m = scrape(t, url)
+		return m.value(t, "incidenthub_config_last_reload_successful") == 0
+	}, 20*time.Second, 50*time.Millisecond, "the rejected reload is reported")
+	require.Equal(t, first, m.value(t, "incidenthub_config_last_reload_success_timestamp_seconds"), "still the last success")
+
+	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
+	require.Eventually(t, func() bool {
+		m = scrape(t, url)
+		return m.value(t, "incidenthub_config_last_reload_successful") == 1
+	}, 20*time.Second, 50*time.Millisecond, "the good file loads again")
+	require.Greater(t, m.value(t, "incidenthub_config_last_reload_success_timestamp_seconds"), first)
+}
+
+// serveFile is serveConfig returning the config file's path too.
+func serveFile(t *testing.T, yaml string) (url, file string) {
+	t.Helper()
+	env := map[string]string{"INCIDENTHUB_SOURCE_TOKEN": sourceToken, app.EnvAPIToken: apiToken}
+	getenv := func(k string) string { return env[k] }
+	file = filepath.Join(t.TempDir(), "hub.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
+	cfg, err := config.Load(file, getenv)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, getenv, slog.New(slog.DiscardHandler), ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return "http://" + ln.Addr().String(), file
 }

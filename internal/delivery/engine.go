@@ -471,11 +471,21 @@ func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) e
 }
 
 // TargetState returns each target's circuit breaker state: closed, open
-// or disabled.
+// or disabled, as last changed on any replica (target_circuits; this
+// process's breaker when nothing is recorded or the store does not answer).
 func (e *Engine) TargetState() map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shared, err := e.store.Circuits(ctx)
+	if err != nil {
+		e.log.Warn("read circuit states", "err", err)
+	}
 	out := map[string]string{}
 	for name, t := range e.targets {
 		out[name] = t.breaker.state()
+		if c, ok := shared[name]; ok {
+			out[name] = c.State
+		}
 	}
 	return out
 }
