@@ -81,3 +81,26 @@ func TestAuthFailuresShared(t *testing.T) {
 		require.Len(t, f.audits(t, "inbound.auth_failure_spike"), 2)
 	})
 }
+
+// BenchmarkAuthFailed: the cost of one refused request to the registry
+// (a probe flood), and the database writes it causes (writes/op).
+func BenchmarkAuthFailed(b *testing.B) {
+	for _, dialect := range storetest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			st := storetest.Open(b, dialect)
+			reg := registry.New(registry.Options{Store: st, AuthFailureSpike: 1 << 30})
+			var writes atomic.Int64
+			count := func(db *gorm.DB) {
+				if db.Statement.Table == "registry_auth_failures" {
+					writes.Add(1)
+				}
+			}
+			require.NoError(b, st.DB.Callback().Update().After("gorm:update").Register("bench:auth_writes", count))
+			ctx := context.Background()
+			for b.Loop() {
+				reg.AuthFailed(ctx, "am", "192.0.2.1")
+			}
+			b.ReportMetric(float64(writes.Load())/float64(b.N), "writes/op")
+		})
+	}
+}
