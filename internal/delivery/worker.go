@@ -77,10 +77,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		}
 		if t.limiter != nil {
 			r := t.limiter.Reserve()
-			if r.Delay() > 0 {
+			delay := r.Delay()
+			if delay > 0 {
 				e.m.rateWaits.WithLabelValues(t.cfg.Name).Inc()
 			}
-			if delay := r.Delay(); delay > 2*time.Second {
+			if delay > 2*time.Second {
 				r.Cancel()
 				return w.postpone(db, a, d, delay)
 			} else if delay > 0 {

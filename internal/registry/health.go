@@ -15,9 +15,9 @@ type metrics struct {
 	spikes *prometheus.CounterVec
 }
 
-// newMetrics registers the registry's metrics: the spike counter here,
-// and the per-entry gauges and auth-failure counts, which collector.go
-// reads from the database at scrape time.
+// newMetrics registers the registry's collector (collector.go): the
+// per-entry gauges and auth-failure counts read from the database at
+// scrape time, and the spike counter.
 func newMetrics(reg prometheus.Registerer, r *Registry) metrics {
 	m := metrics{
 		spikes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -27,7 +27,6 @@ func newMetrics(reg prometheus.Registerer, r *Registry) metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(&collector{r: r, spikes: m.spikes}) // it reports spikes too
-
 	}
 	return m
 }
@@ -41,8 +40,9 @@ func b2f(b bool) float64 {
 
 // Run runs the scheduler until ctx is done: every interval it rotates the
 // entries whose rotation is due, ends finished overlaps, verifies entries
-// due for verification. (The metrics are read at scrape time: collector.go.) Replicas may all run it:
-// each due rotation happens once (row lock and re-check).
+// due for verification (the metrics are read at scrape time: collector.go).
+// Replicas may all run it: each due rotation happens once (row lock and
+// re-check).
 func (r *Registry) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 30 * time.Second
