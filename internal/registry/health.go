@@ -49,6 +49,13 @@ func (r *Registry) Run(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	defer func() {
+		// Auth failures still gathered in memory (authfail.go), before the
+		// store closes.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		r.flushAuthFailures(fctx)
+	}()
 	for {
 		if err := r.Tick(ctx); err != nil && ctx.Err() == nil {
 			r.o.Log.Error("registry scheduler", "err", err)
