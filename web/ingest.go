@@ -136,6 +136,7 @@ func (s *server) accept(c *gin.Context, name string) error {
 		return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
 	}
 	if !dup {
+		s.received.WithLabelValues(src.Name).Inc()
 		s.Accepted()
 	}
 	c.JSON(http.StatusAccepted, ingestResponse{EventID: id, Duplicate: dup})

@@ -67,6 +67,8 @@ type server struct {
 	Deps
 	engine  *gin.Engine
 	inbound *prometheus.CounterVec
+	// received counts stored (not duplicate) events by source.
+	received *prometheus.CounterVec
 
 	ui             *uiTemplates   // the web UI's parsed templates (ui.go)
 	limits         sourceLimits   // inbound rate limits per source (ratelimit.go)
@@ -93,7 +95,14 @@ func New(d Deps) http.Handler {
 		Name: "incidenthub_inbound_requests_total",
 		Help: "Inbound webhook requests by source and HTTP status.",
 	}, []string{"source", "code"})
-	d.Registry.MustRegister(s.inbound)
+	s.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "incidenthub_events_received_total",
+		Help: "Inbound events stored by this process (a duplicate is not counted), by source.",
+	}, []string{"source"})
+	d.Registry.MustRegister(s.inbound, s.received)
+	for _, src := range d.Config().Sources {
+		s.received.WithLabelValues(src.Name) // 0 from the start
+	}
 
 	e := s.engine
 	e.HandleMethodNotAllowed = true

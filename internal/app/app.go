@@ -25,6 +25,7 @@ import (
 	"github.com/incidenthub/incidenthub/internal/delivery"
 	"github.com/incidenthub/incidenthub/internal/hold"
 	"github.com/incidenthub/incidenthub/internal/keyring"
+	"github.com/incidenthub/incidenthub/internal/metrics"
 	"github.com/incidenthub/incidenthub/internal/processor"
 	"github.com/incidenthub/incidenthub/internal/registry"
 	"github.com/incidenthub/incidenthub/internal/retention"
@@ -84,12 +85,18 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"source", "status"})
 	reg.MustRegister(processed)
+	// Event counters and build info (internal/metrics); the reload status
+	// and the database-backed gauges once the config is loaded.
+	events := metrics.NewEvents(reg)
+	reg.MustRegister(metrics.NewBuildInfo(metrics.ReadBuild()))
 
 	// The config and routing rules in force; replaced together on reload.
 	rl, err := NewReloader(cfg, getenv, log)
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(&metrics.Store{Store: st, Log: log, Targets: func() []string { return targetNames(rl.Config()) }},
+		metrics.ReloadStatus(func() (bool, time.Time) { s := rl.Status(); return s.LastReloadError == "", s.LoadedAt }))
 
 	hooks, err := OpenRegistry(ctx, cfg, st, getenv, log, reg)
 	if err != nil {
@@ -110,6 +117,10 @@ func Serve(ctx context.Context, cfg *config.Config, getenv func(string) string, 
 	proc.Silencer = silence.Silencer{}
 	proc.Observe = func(source, status string, d time.Duration) {
 		processed.WithLabelValues(source, status).Observe(d.Seconds())
+	}
+	proc.Finished = events.Observe
+	for _, src := range cfg.Sources {
+		events.Init(src.Name)
 	}
 	// Outbound delivery: jobs are enqueued in the processing transaction
 	// (proc.Notifier) and worked here unless this is an accept-only replica.
@@ -457,4 +468,14 @@ func CorrelationPolicy(cfg *config.Config) correlation.Policy {
 		p.JoinNotifyInterval = c.JoinNotifyInterval.Std()
 	}
 	return p
+}
+
+// targetNames lists the config's outbound targets (for the delivery
+// metrics, which report each one).
+func targetNames(cfg *config.Config) []string {
+	names := make([]string, len(cfg.Targets))
+	for i := range cfg.Targets {
+		names[i] = cfg.Targets[i].Name
+	}
+	return names
 }

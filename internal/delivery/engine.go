@@ -100,6 +100,9 @@ type target struct {
 	redact  *redact.Redactor // cfg.Redactor(): for errors the engine keeps, logs and returns
 
 	delivery config.Delivery // the delivery section it was built with (reload.go)
+	// reported is the breaker state this process last recorded in
+	// target_circuits (nil: none yet); circuit.go.
+	reported atomic.Pointer[string]
 }
 
 // runner is the part of a River client the engine starts and stops.
@@ -125,6 +128,7 @@ type Engine struct {
 
 	attempts *prometheus.CounterVec
 	disabled *prometheus.GaugeVec
+	m        engineMetrics // circuit.go
 }
 
 // New builds the engine and its connectors. It starts nothing.
@@ -145,13 +149,16 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Registry != nil {
 		o.Registry.MustRegister(e.attempts, e.disabled)
 	}
+	e.m = newEngineMetrics(o.Registry)
 	targets, err := e.buildTargets(o.Config, nil)
 	if err != nil {
 		return nil, err
 	}
 	e.targets.Store(&targets)
 	longest := time.Duration(0)
-	for _, t := range targets {
+	for name, t := range targets {
+		e.m.init(name)
+		e.disabled.WithLabelValues(name).Set(0)
 		longest = max(longest, t.cfg.Timeout.Std())
 	}
 	workers := river.NewWorkers()
@@ -494,11 +501,21 @@ func (e *Engine) Send(ctx context.Context, name string, ev *incidenthub.Event) e
 }
 
 // TargetState returns each target's circuit breaker state: closed, open
-// or disabled.
+// or disabled, as last changed on any replica (target_circuits; this
+// process's breaker when nothing is recorded or the store does not answer).
 func (e *Engine) TargetState() map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shared, err := e.store.Circuits(ctx)
+	if err != nil {
+		e.log.Warn("read circuit states", "err", err)
+	}
 	out := map[string]string{}
 	for name, t := range *e.targets.Load() {
 		out[name] = t.breaker.state()
+		if c, ok := shared[name]; ok {
+			out[name] = c.State
+		}
 	}
 	return out
 }

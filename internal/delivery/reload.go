@@ -122,6 +122,8 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) (TargetChanges,
 		switch old, ok := prev[name]; {
 		case !ok:
 			ch.Added = append(ch.Added, name)
+			e.m.init(name)
+			e.disabled.WithLabelValues(name).Set(0)
 		case old != t:
 			ch.Changed = append(ch.Changed, name)
 			e.disabled.DeleteLabelValues(name)

@@ -89,7 +89,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		}
 		if t.limiter != nil {
 			r := t.limiter.Reserve()
-			if delay := r.Delay(); delay > 2*time.Second {
+			delay := r.Delay()
+			if delay > 0 {
+				e.m.rateWaits.WithLabelValues(t.cfg.Name).Inc()
+			}
+			if delay > 2*time.Second {
 				r.Cancel()
 				return w.postpone(db, a, d, delay)
 			} else if delay > 0 {
@@ -459,6 +463,12 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 		}
 	}
 	e.attempts.WithLabelValues(t.cfg.Name, outcome).Inc()
+	if status == incidenthub.DeliveryDelivered || status == incidenthub.DeliveryDead {
+		e.m.notifications.WithLabelValues(t.cfg.Name, outcome).Inc()
+	}
+	if !shutdown {
+		e.reportCircuit(ctx, t, errText)
+	}
 
 	rows := attemptRows(d.ID, attemptNo, rec.list(), started, now, errText, outcome, next)
 	err := db.Transaction(func(tx *gorm.DB) error {

@@ -121,6 +121,10 @@ type Processor struct {
 	wake    chan struct{}
 	// Observe, when set, is told the outcome of every processed event.
 	Observe func(source, status string, d time.Duration)
+	// Finished, when set, is told of every event that reached a final
+	// status (processed, unmapped, or failed after its last attempt) and
+	// how long after its receipt.
+	Finished func(source, status string, sinceReceived time.Duration)
 }
 
 // New returns a processor with the given number of workers that also polls
@@ -198,12 +202,19 @@ func (p *Processor) ProcessOne(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if err != nil {
-		return true, p.recordFailure(ctx, claimed, err)
+		err = p.recordFailure(ctx, claimed, err)
+		if p.Finished != nil && claimed.Attempts+1 >= MaxAttempts {
+			p.Finished(claimed.Source, store.EventFailed, time.Since(claimed.ReceivedAt))
+		}
+		return true, err
 	}
 	if p.Observe != nil {
 		p.Observe(claimed.Source, status, time.Since(start))
 	}
 	correlation.LogChanges(ctx, p.log, changes)
+	if p.Finished != nil {
+		p.Finished(claimed.Source, status, time.Since(claimed.ReceivedAt))
+	}
 	return true, nil
 }
 

@@ -71,7 +71,6 @@ func (r *Registry) noteSecret(k key, problem string) bool {
 	if problem != "" {
 		r.o.Log.Error("registry: entry failing: its stored secret cannot be decrypted with this hub's keys (ingest and signing for it answer 503 until fixed; see /readyz)",
 			"entry", ref, "err", strings.TrimPrefix(problem, undecryptable("")))
-		r.m.failing.WithLabelValues(k.dir, k.name).Set(1)
 	} else {
 		r.o.Log.Info("registry: entry's stored secret decrypts again", "entry", ref, "was", strings.TrimPrefix(old, undecryptable("")))
 	}
@@ -136,12 +135,11 @@ func (r *Registry) CheckSecrets(ctx context.Context) ([]SecretProblem, error) {
 	return out, nil
 }
 
-// refreshEntry recomputes one entry's view, so its gauges follow a change.
+// refreshEntry recomputes one entry's view, so a change of its secret's health
+// is noticed (and logged) at once; the gauges are read at scrape time.
 func (r *Registry) refreshEntry(ctx context.Context, k key) {
 	if row, err := find(r.o.Store.DB.WithContext(ctx), k.dir, k.name, false); err == nil {
 		r.view(ctx, row)
-	} else {
-		r.m.failing.DeleteLabelValues(k.dir, k.name)
 	}
 }
 

@@ -260,8 +260,7 @@ type Registry struct {
 	specs    atomic.Pointer[map[key]Spec]
 	cacheMu  sync.Mutex
 	cache    map[key]cachedSecrets
-	failMu   sync.Mutex
-	failures map[string]*failureStat
+	failures authFailures // authfail.go
 	m        metrics
 
 	keyMu       sync.Mutex
@@ -288,10 +287,10 @@ func New(o Options) *Registry {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Registry{o: o, cache: map[key]cachedSecrets{}, failures: map[string]*failureStat{}, keyProblems: map[key]string{}}
+	r := &Registry{o: o, cache: map[key]cachedSecrets{}, keyProblems: map[key]string{}}
 	empty := map[key]Spec{}
 	r.specs.Store(&empty)
-	r.m = newMetrics(o.Metrics)
+	r.m = newMetrics(o.Metrics, r)
 	return r
 }
 

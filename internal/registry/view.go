@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -124,7 +123,7 @@ func (r *Registry) view(ctx context.Context, row *entryRow) Entry {
 	if row.Direction == Inbound {
 		e.LastEventAt = r.lastEvent(ctx, row.Name)
 	}
-	e.AuthFailures = r.authFailures(row)
+	e.AuthFailures = r.authFailures(ctx, row)
 
 	// Flags.
 	if row.NextRotationAt != nil && now.After(row.NextRotationAt.Add(OverdueGrace)) {
@@ -165,9 +164,6 @@ func (r *Registry) view(ctx context.Context, row *entryRow) Entry {
 		if p := r.secretProblem(row); p != "" {
 			e.Flags.Failing = true
 			e.Problems = append(e.Problems, p)
-		}
-		if row.RemovedAt == nil {
-			r.m.failing.WithLabelValues(row.Direction, row.Name).Set(b2f(e.Flags.Failing))
 		}
 	}
 	return e
@@ -241,27 +237,3 @@ func (r *Registry) Get(ctx context.Context, direction, name string) (Entry, erro
 
 // maxIPs is how many offending addresses are kept per source.
 const maxIPs = 10
-
-type failureStat struct {
-	count       int64
-	lastAt      time.Time
-	ips         []string
-	windowStart time.Time
-	windowCount int
-	raised      bool
-}
-
-func (r *Registry) authFailures(row *entryRow) AuthFailures {
-	out := AuthFailures{LastIPs: []string{}}
-	if row.Direction != Inbound {
-		return out
-	}
-	r.failMu.Lock()
-	defer r.failMu.Unlock()
-	f, ok := r.failures[row.Name]
-	if !ok {
-		return out
-	}
-	at := f.lastAt
-	return AuthFailures{Count: f.count, LastAt: &at, LastIPs: slices.Clone(f.ips)}
-}
