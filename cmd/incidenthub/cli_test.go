@@ -173,7 +173,7 @@ func TestBashCompletion(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"registry", "rules"}, complete("r"))
 	require.ElementsMatch(t, []string{"version", "--version"}, filterPrefix(complete(""), "v", "--v"))
-	require.ElementsMatch(t, []string{"revoke", "reveal"}, complete("registry", "re"))
+	require.ElementsMatch(t, []string{"revoke", "rekey", "reveal"}, complete("registry", "re"))
 	require.ElementsMatch(t, []string{"up", "status"}, complete("migrate", ""))
 	require.ElementsMatch(t, []string{"--listen", "--log-level", "--log-format"}, complete("serve", "--l"))
 	require.ElementsMatch(t, []string{"--overlap"}, complete("registry", "rotate", "--o"))
