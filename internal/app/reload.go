@@ -120,9 +120,6 @@ func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
-	r.statusMu.Lock()
-	r.lastAt = &now
-	r.statusMu.Unlock()
 	cur := r.active.Load()
 	cfg, eng, err := rules.Load(r.path, r.getenv, r.opts...)
 	next := (*loaded)(nil)
@@ -133,8 +130,8 @@ func (r *Reloader) Reload() error {
 		}
 	}
 	if err != nil {
-		r.statusMu.Lock()
-		r.lastErr = err.Error()
+		r.statusMu.Lock() // the attempt's time and outcome together
+		r.lastAt, r.lastErr = &now, err.Error()
 		r.statusMu.Unlock()
 		r.log.Error("config reload rejected; the last good config keeps running",
 			"file", r.path, "running_version", cur.eng.Version, "problems", err.Error())
@@ -143,12 +140,12 @@ func (r *Reloader) Reload() error {
 		}
 		return err
 	}
-	r.statusMu.Lock()
-	r.lastErr = ""
-	r.statusMu.Unlock()
 	// Swapped even when the files are unchanged (same version): values
 	// from the environment may differ.
 	r.active.Store(next)
+	r.statusMu.Lock()
+	r.lastAt, r.lastErr = &now, ""
+	r.statusMu.Unlock()
 	if eng.Version == cur.eng.Version {
 		r.log.Debug("config reloaded: files unchanged", "version", eng.Version, "restart_required", next.restart)
 		return nil
