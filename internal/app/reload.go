@@ -48,9 +48,12 @@ type Reloader struct {
 	// new config (nil when rejected), the versions and the error.
 	OnReload func(cfg *config.Config, version, previous string, err error)
 
-	mu      sync.Mutex // serialises reloads and guards the fields below
-	lastAt  *time.Time
-	lastErr string
+	mu sync.Mutex // serialises reloads
+	// statusMu guards the fields below; held only to read or set them, so
+	// Status (and the reload-status metrics) never waits for a reload.
+	statusMu sync.Mutex
+	lastAt   *time.Time
+	lastErr  string
 }
 
 type loaded struct {
@@ -100,8 +103,8 @@ func (r *Reloader) Route(a incidenthub.Alert) (processor.Routing, error) {
 // Status describes the active configuration and the last reload.
 func (r *Reloader) Status() web.ConfigStatus {
 	l := r.active.Load()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.statusMu.Lock()
+	defer r.statusMu.Unlock()
 	return web.ConfigStatus{
 		Version: l.eng.Version, LoadedAt: l.eng.LoadedAt, File: l.eng.File, RulesDir: l.eng.Dir,
 		RulesFiles: slices.Clone(l.eng.Files), Rules: l.eng.Rules(), Silences: len(l.eng.Silences()),
@@ -117,7 +120,6 @@ func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
-	r.lastAt = &now
 	cur := r.active.Load()
 	cfg, eng, err := rules.Load(r.path, r.getenv, r.opts...)
 	next := (*loaded)(nil)
@@ -128,7 +130,9 @@ func (r *Reloader) Reload() error {
 		}
 	}
 	if err != nil {
-		r.lastErr = err.Error()
+		r.statusMu.Lock() // the attempt's time and outcome together
+		r.lastAt, r.lastErr = &now, err.Error()
+		r.statusMu.Unlock()
 		r.log.Error("config reload rejected; the last good config keeps running",
 			"file", r.path, "running_version", cur.eng.Version, "problems", err.Error())
 		if r.OnReload != nil {
@@ -136,10 +140,12 @@ func (r *Reloader) Reload() error {
 		}
 		return err
 	}
-	r.lastErr = ""
 	// Swapped even when the files are unchanged (same version): values
 	// from the environment may differ.
 	r.active.Store(next)
+	r.statusMu.Lock()
+	r.lastAt, r.lastErr = &now, ""
+	r.statusMu.Unlock()
 	if eng.Version == cur.eng.Version {
 		r.log.Debug("config reloaded: files unchanged", "version", eng.Version, "restart_required", next.restart)
 		return nil

@@ -33,6 +33,9 @@ var restartOnly = []struct {
 	{"correlation.auto_resolve_after", func(c *config.Config) any { return c.Correlation.AutoResolveAfter }},
 	{"correlation.join_notify_interval", func(c *config.Config) any { return c.Correlation.JoinNotifyInterval }},
 	{"correlation.sweep_interval", func(c *config.Config) any { return c.Correlation.SweepInterval }},
+	{"retention.schedule", func(c *config.Config) any { return c.Retention.Schedule }},
+	{"logging.format", func(c *config.Config) any { return c.Logging.Format }},
+	{"logging.level", func(c *config.Config) any { return c.Logging.Level }},
 }
 
 // restartValues snapshots cfg's restart-only settings.
@@ -68,5 +71,7 @@ func (r *Reloader) keepRestartOnly(fresh *config.Config) *config.Config {
 	fresh.Registry.AuthFailureSpike, fresh.Registry.VerifyInterval = b.Registry.AuthFailureSpike, b.Registry.VerifyInterval
 	fresh.Registry.InsecureDevSecrets = b.Registry.InsecureDevSecrets
 	fresh.Correlation = b.Correlation
+	fresh.Retention.Schedule = b.Retention.Schedule
+	fresh.Logging = b.Logging
 	return fresh
 }

@@ -139,6 +139,11 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) (TargetChanges,
 	slices.Sort(ch.Changed)
 	slices.Sort(ch.Removed)
 	e.targets.Store(&next)
+	// Their new breakers are closed: what every replica reports
+	// (target_circuits) says so now, not at their next send.
+	for _, name := range slices.Concat(ch.Added, ch.Changed) {
+		e.reportCircuit(ctx, next[name], "")
+	}
 	db := e.store.DB.WithContext(context.WithoutCancel(ctx))
 	for _, name := range ch.Removed {
 		n, err := e.abandon(db, name, 0)
