@@ -176,5 +176,16 @@ func (e *Engine) abandon(db *gorm.DB, name string, incidentID int64) (int64, err
 		e.log.Info("deliveries to a target removed by reload marked dead", "target", name,
 			"incident_id", incidentID, "deliveries", res.RowsAffected)
 	}
+	// Status changes it had still to hear never become deliveries: left,
+	// they would count in its queue depth (and the "deliveries late"
+	// alert) until the incident is deleted. A target added back hears the
+	// incident's state with its next change.
+	tq := db.Where("target = ?", name)
+	if incidentID != 0 {
+		tq = tq.Where("incident_id = ?", incidentID)
+	}
+	if err := tq.Delete(&store.DeliveryTransition{}).Error; err != nil {
+		return res.RowsAffected, fmt.Errorf("drop status changes queued for %s: %w", name, err)
+	}
 	return res.RowsAffected, nil
 }

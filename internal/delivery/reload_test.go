@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidenthub/incidenthub"
+	"github.com/incidenthub/incidenthub/correlation"
 	"github.com/incidenthub/incidenthub/internal/config"
 	"github.com/incidenthub/incidenthub/internal/delivery"
 	"github.com/incidenthub/incidenthub/internal/processor"
@@ -138,6 +139,15 @@ func TestReloadRemovesTarget(t *testing.T) {
 		h.alert("a", "firing")
 		h.drain()
 		require.Eventually(t, func() bool { return len(h.deliveries(incidenthub.DeliveryRetrying)) == 1 }, 20*time.Second, 10*time.Millisecond)
+		// A status change gone has still to hear (queued behind its
+		// retrying delivery) is dropped with it.
+		h.act(h.incidentID(), correlation.Acknowledge)
+		transitions := func() int64 {
+			var n int64
+			require.NoError(t, h.st.DB.Table("delivery_transitions").Where("target = ?", "gone").Count(&n).Error)
+			return n
+		}
+		require.EqualValues(t, 1, transitions())
 		ch := h.reload(reloadConfig([2]string{"ops", ops.URL}))
 		require.Equal(t, []string{"gone"}, ch.Removed)
 		require.NotContains(t, h.eng.TargetState(), "gone")
@@ -169,7 +179,8 @@ func TestReloadRemovesTarget(t *testing.T) {
 		gone.mu.Unlock()
 		h.alert("a", "resolved")
 		h.drain()
-		require.Eventually(t, func() bool { return len(ops.got()) == 2 }, 20*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return len(ops.got()) == 3 }, 20*time.Second, 10*time.Millisecond)
+		require.Zero(t, transitions(), "no status change left queued for the removed target")
 		require.Eventually(t, func() bool {
 			var queued int64
 			require.NoError(t, h.st.DB.Table("delivery_syncs").Where("target = ? AND job_queued", "gone").Count(&queued).Error)

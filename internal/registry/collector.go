@@ -15,7 +15,7 @@ var (
 	descOverdue  = prometheus.NewDesc("incidenthub_registry_rotation_overdue", "1 when the entry's secret rotation is overdue or its secret is older than the policy maximum.", entryLabels, nil)
 	descAge      = prometheus.NewDesc("incidenthub_registry_secret_age_seconds", "Age of the entry's current secret.", entryLabels, nil)
 	descStale    = prometheus.NewDesc("incidenthub_registry_stale", "1 when the entry has been silent longer than its expected interval.", entryLabels, nil)
-	descFailing  = prometheus.NewDesc("incidenthub_registry_failing", "1 when the entry's last verification or delivery failed, or it had recent auth failures.", entryLabels, nil)
+	descFailing  = prometheus.NewDesc("incidenthub_registry_failing", "1 when the entry's last verification or delivery failed, it had recent auth failures, or its stored secret does not decrypt with this hub's keys.", entryLabels, nil)
 	descUnverif  = prometheus.NewDesc("incidenthub_registry_unverified", "1 when the entry has a credential check (verify) and has not passed one: never verified, or the last check failed.", entryLabels, nil)
 	descAuthFail = prometheus.NewDesc("incidenthub_inbound_auth_failures_total", "Inbound requests that failed authentication, by source, over every replica.", []string{"source"}, nil)
 )

@@ -45,7 +45,7 @@ func (s *Store) ReplayEvent(ctx context.Context, id, kind string, force bool) (*
 		if kind == "" {
 			kind = cur.Kind
 		}
-		res := tx.Model(&Event{}).Where("id = ? AND status = ?", id, cur.Status).Updates(requeue(kind))
+		res := tx.Model(&Event{}).Where("id = ? AND status = ? AND body_purged_at IS NULL", id, cur.Status).Updates(requeue(kind))
 		if res.Error != nil {
 			return fmt.Errorf("replay event %s: %w", id, res.Error)
 		}
