@@ -102,9 +102,9 @@ func (r *Reloader) Route(a incidenthub.Alert) (processor.Routing, error) {
 
 // Status describes the active configuration and the last reload.
 func (r *Reloader) Status() web.ConfigStatus {
-	l := r.active.Load()
 	r.statusMu.Lock()
 	defer r.statusMu.Unlock()
+	l := r.active.Load() // under statusMu: the config and the outcome that installed it agree
 	return web.ConfigStatus{
 		Version: l.eng.Version, LoadedAt: l.eng.LoadedAt, File: l.eng.File, RulesDir: l.eng.Dir,
 		RulesFiles: slices.Clone(l.eng.Files), Rules: l.eng.Rules(), Silences: len(l.eng.Silences()),
@@ -142,8 +142,8 @@ func (r *Reloader) Reload() error {
 	}
 	// Swapped even when the files are unchanged (same version): values
 	// from the environment may differ.
+	r.statusMu.Lock() // the config and the reload's outcome together
 	r.active.Store(next)
-	r.statusMu.Lock()
 	r.lastAt, r.lastErr = &now, ""
 	r.statusMu.Unlock()
 	if eng.Version == cur.eng.Version {

@@ -123,12 +123,14 @@ func TestSlackEndToEnd(t *testing.T) {
 		require.NotContains(t, fmt.Sprint(updated.Blocks), slack.ActionAcknowledge, "no Acknowledge button any more")
 		require.Contains(t, fmt.Sprint(updated.Blocks), slack.ActionResolve)
 		require.Eventually(t, func() bool { return len(fake.Replies(msg.TS)) >= 1 }, 30*time.Second, 20*time.Millisecond)
+		// The losing click hears on its response_url, after its 200.
+		require.Eventually(t, func() bool { return len(fake.Responses()) >= 1 }, 10*time.Second, 20*time.Millisecond)
+
+		time.Sleep(500 * time.Millisecond) // a second sync (or answer) would show now
 		rs := fake.Responses()
 		require.Len(t, rs, 1, "the losing click alone hears of it")
 		require.Equal(t, "ephemeral", rs[0].ResponseType)
 		require.Contains(t, rs[0].Text, "is already acknowledged (by slack:U0ALICE01 (alice)")
-
-		time.Sleep(500 * time.Millisecond) // a second sync would show now
 		require.Len(t, fake.TopLevel(), 1, "one message")
 		replies := fake.Replies(msg.TS)
 		require.Len(t, replies, 1, "acknowledged once")
