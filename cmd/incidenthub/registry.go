@@ -183,19 +183,31 @@ func registryCmd(ctx context.Context, args []string, getenv func(string) string,
 			if err != nil {
 				return fmt.Errorf("--secret-file: %w", err)
 			}
-			e, err := hooks.RotateTo(ctx, actor, *direction, name, strings.TrimRight(string(b), "\r\n"), ov)
+			var e registry.Entry
+			err = store.RetryBusy(ctx, func() (err error) {
+				e, err = hooks.RotateTo(ctx, actor, *direction, name, strings.TrimRight(string(b), "\r\n"), ov)
+				return err
+			})
 			if err != nil {
 				return err
 			}
 			return printSecret(stdout, "rotated (to the supplied secret)", e, "")
 		}
-		e, secret, err := hooks.Rotate(ctx, actor, *direction, name, ov)
+		var (
+			e      registry.Entry
+			secret string
+		)
+		err := store.RetryBusy(ctx, func() (err error) { e, secret, err = hooks.Rotate(ctx, actor, *direction, name, ov); return err })
 		if err != nil {
 			return err
 		}
 		return printSecret(stdout, "rotated", e, secret)
 	case "revoke":
-		e, secret, err := hooks.Revoke(ctx, actor, *direction, name, *previous)
+		var (
+			e      registry.Entry
+			secret string
+		)
+		err := store.RetryBusy(ctx, func() (err error) { e, secret, err = hooks.Revoke(ctx, actor, *direction, name, *previous); return err })
 		if err != nil {
 			return err
 		}

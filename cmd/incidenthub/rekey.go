@@ -7,6 +7,7 @@ import (
 
 	"github.com/incidenthub/incidenthub"
 	"github.com/incidenthub/incidenthub/internal/registry"
+	"github.com/incidenthub/incidenthub/internal/store"
 )
 
 // checkHubKeys refuses a command that seals a secret when a running hub
@@ -27,7 +28,10 @@ func checkHubKeys(ctx context.Context, hooks *registry.Registry, force bool, std
 
 // rekey runs `registry rekey`.
 func rekey(ctx context.Context, hooks *registry.Registry, actor string, stdout io.Writer) error {
-	res, err := hooks.Rekey(ctx, actor)
+	// Entries already under the key are skipped, so a run again after a
+	// busy SQLite file (a hub beside it) redoes only what was rolled back.
+	var res registry.RekeyResult
+	err := store.RetryBusy(ctx, func() (err error) { res, err = hooks.Rekey(ctx, actor); return err })
 	if err != nil {
 		return err
 	}

@@ -213,3 +213,35 @@ func (s *Store) Ready(ctx context.Context) error {
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.DB.WithContext(ctx).Transaction(fn)
 }
+
+// RetryBusy runs op, and again while it fails because another process
+// holds SQLite's write lock or committed a write since op's transaction
+// began reading (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT: the transaction was
+// rolled back, nothing of it applied), for up to about 10 s. Within one
+// process the single connection serialises transactions; this is for a
+// short-lived process beside a running hub on the same file (the CLI).
+// op must do all its work in one transaction and keep its results only
+// from the last run. Other errors, and PostgreSQL's, return at once.
+func RetryBusy(ctx context.Context, op func() error) error {
+	wait := 20 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := op()
+		if err == nil || !sqliteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (any extended
+// code: 5, 261, 517, …).
+func sqliteBusy(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == 5
+}
