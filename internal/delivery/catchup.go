@@ -164,13 +164,14 @@ func (e *Engine) resync(ctx context.Context) (int, error) {
 // recordAttempt runs fn (an attempt's outcome, one transaction) and
 // retries it for up to recordFor while the database refuses it, so that
 // a send that reached the target during an outage is recorded once the
-// database is back rather than sent again.
-func (w *worker) recordAttempt(db *gorm.DB, d *store.Delivery, fn func(tx *gorm.DB) error) error {
+// database is back rather than sent again. A job being stopped (ctx
+// done) tries once more and gives up.
+func (w *worker) recordAttempt(ctx context.Context, db *gorm.DB, d *store.Delivery, fn func(tx *gorm.DB) error) error {
 	deadline := time.Now().Add(recordFor)
 	wait := 200 * time.Millisecond
 	for {
 		err := db.Transaction(fn)
-		if err == nil || time.Now().After(deadline) {
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
 		if wait == 200*time.Millisecond {

@@ -477,7 +477,7 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 	}
 
 	rows := attemptRows(d.ID, attemptNo, rec.list(), started, now, errText, outcome, next)
-	err := w.recordAttempt(db, d, func(tx *gorm.DB) error {
+	err := w.recordAttempt(ctx, db, d, func(tx *gorm.DB) error {
 		if err := tx.Create(&rows).Error; err != nil {
 			return fmt.Errorf("log attempt: %w", err)
 		}
