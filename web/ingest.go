@@ -53,6 +53,10 @@ func metricSource(cfg *config.Config, name string) string {
 	return "_unknown"
 }
 
+// storeWait bounds how long ingest waits for the database to store an
+// event before answering 503.
+const storeWait = 5 * time.Second
+
 func (s *server) accept(c *gin.Context, name string) error {
 	cfg := s.Config()
 	src, ok := cfg.Source(name)
@@ -121,7 +125,10 @@ func (s *server) accept(c *gin.Context, name string) error {
 		// sender's retry), answered as a duplicate of the first.
 		if window := src.Auth.Duplicates(); window > 0 {
 			key = "signed:" + res.Signed
-			if err := s.Store.ReleaseDedupKey(c.Request.Context(), src.Name, key, receivedAt.Add(-window)); err != nil {
+			sctx, cancel := context.WithTimeout(c.Request.Context(), storeWait)
+			err := s.Store.ReleaseDedupKey(sctx, src.Name, key, receivedAt.Add(-window))
+			cancel()
+			if err != nil {
 				s.Log.ErrorContext(c.Request.Context(), "release dedup key", "source", name, "err", err)
 				return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")
 			}
@@ -130,7 +137,12 @@ func (s *server) accept(c *gin.Context, name string) error {
 	if key != "" {
 		ev.DedupKey = &key
 	}
-	id, dup, err := s.Store.InsertEvent(c.Request.Context(), ev)
+	// A database that does not answer (down, or a network partition that
+	// drops packets) gets a 503 with Retry-After within storeWait, not a
+	// request hanging until the sender's own timeout.
+	sctx, cancel := context.WithTimeout(c.Request.Context(), storeWait)
+	id, dup, err := s.Store.InsertEvent(sctx, ev)
+	cancel()
 	if err != nil {
 		s.Log.ErrorContext(c.Request.Context(), "store inbound event", "source", name, "err", err)
 		return incidenthub.Errorf(incidenthub.EUNAVAILABLE, "the event store is unavailable; retry later")

@@ -125,6 +125,8 @@ type Engine struct {
 	onResult func(ctx context.Context, target string, err error)
 	// maxRun bounds one job's run before it hands over to a fresh job.
 	maxRun time.Duration
+	// stopSweep ends the resync sweep Start started (catchup.go).
+	stopSweep func()
 
 	attempts *prometheus.CounterVec
 	disabled *prometheus.GaugeVec
@@ -224,7 +226,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.runner == nil {
 		return nil
 	}
-	return e.runner.Start(ctx)
+	if err := e.runner.Start(ctx); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); e.resyncLoop(sctx) }()
+	e.stopSweep = func() { cancel(); <-done }
+	return nil
 }
 
 // Stop lets running syncs finish until ctx ends, then cancels them (each
@@ -232,6 +241,9 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.runner == nil {
 		return nil
+	}
+	if e.stopSweep != nil {
+		e.stopSweep()
 	}
 	err := e.runner.Stop(ctx)
 	if err != nil {
@@ -325,9 +337,13 @@ func (e *Engine) enqueue(tx *gorm.DB, incidentID int64, name string, force bool)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	_, err := e.inserter.InsertTx(ctx, sqlTx, SyncArgs{IncidentID: incidentID, Target: name},
+	res, err := e.inserter.InsertTx(ctx, sqlTx, SyncArgs{IncidentID: incidentID, Target: name},
 		&river.InsertOpts{Queue: Queue, MaxAttempts: 25})
-	return err
+	if err != nil {
+		return err
+	}
+	// The job the resync sweep (catchup.go) looks at.
+	return tx.Model(&store.DeliverySync{}).Where("id = ?", sync.ID).Update("job_id", res.Job.ID).Error
 }
 
 // ensureSync creates the pair's delivery_syncs row unless it exists.

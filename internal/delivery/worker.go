@@ -45,7 +45,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if !ok {
 		return w.removed(db, a)
 	}
-	lease := 3*t.cfg.Timeout.Std() + 30*time.Second
+	// The pair's lease is short and kept alive while this job works
+	// (heartbeat, catchup.go): a job that died (kill -9, the database
+	// gone mid-run) frees the pair within pairLease and the engine's
+	// resync sweep hands it to a fresh job.
+	lease := pairLease
 	wait, err := w.claim(db, a, job.ID, lease)
 	if err != nil || wait > 0 {
 		if err == nil {
@@ -53,7 +57,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		}
 		return err
 	}
+	stopBeat := w.heartbeat(db, a, job.ID, lease)
 	defer func() {
+		stopBeat()
 		if err := db.Model(&store.DeliverySync{}).Where("incident_id = ? AND target = ? AND lease_owner = ?", a.IncidentID, a.Target, job.ID).
 			Updates(map[string]any{"lease_owner": nil, "lease_until": nil}).Error; err != nil {
 			e.log.Error("release delivery lease", "err", err, "incident_id", a.IncidentID, "target", a.Target)
@@ -69,7 +75,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if t, ok = e.target(a.Target); !ok {
 			return w.removed(db, a)
 		}
-		lease = 3*t.cfg.Timeout.Std() + 30*time.Second
+		probe := 3*t.cfg.Timeout.Std() + 30*time.Second // how long a half-open breaker's probe may take
 		d, wait, err := w.next(db, a, t)
 		if err != nil {
 			return err
@@ -84,7 +90,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if d.NextAttemptAt != nil && d.NextAttemptAt.After(now) {
 			return w.later(db, a, d.NextAttemptAt.Sub(now))
 		}
-		if ok, wait := t.breaker.allow(now, lease); !ok {
+		if ok, wait := t.breaker.allow(now, probe); !ok {
 			return w.postpone(db, a, d, wait)
 		}
 		if t.limiter != nil {
@@ -136,7 +142,7 @@ func (w *worker) claim(db *gorm.DB, a SyncArgs, jobID int64, lease time.Duration
 	now := w.e.now()
 	res := db.Model(&store.DeliverySync{}).
 		Where("incident_id = ? AND target = ? AND (lease_owner IS NULL OR lease_until < ? OR lease_owner = ?)", a.IncidentID, a.Target, now, jobID).
-		Updates(map[string]any{"job_queued": false, "wake_at": nil, "lease_owner": jobID, "lease_until": now.Add(lease), "updated_at": now})
+		Updates(map[string]any{"job_queued": false, "wake_at": nil, "lease_owner": jobID, "lease_until": now.Add(lease), "job_id": jobID, "updated_at": now})
 	if res.Error != nil {
 		return 0, fmt.Errorf("claim sync lease: %w", res.Error)
 	}
@@ -471,7 +477,7 @@ func (w *worker) attempt(ctx context.Context, db *gorm.DB, t *target, d *store.D
 	}
 
 	rows := attemptRows(d.ID, attemptNo, rec.list(), started, now, errText, outcome, next)
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := w.recordAttempt(ctx, db, d, func(tx *gorm.DB) error {
 		if err := tx.Create(&rows).Error; err != nil {
 			return fmt.Errorf("log attempt: %w", err)
 		}

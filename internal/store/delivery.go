@@ -31,8 +31,11 @@ type DeliverySync struct {
 	// recorded (the process died mid-send): its outcome is unknown.
 	SendingDeliveryID     *int64
 	InterruptedDeliveryID *int64
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// JobID is the River job last queued for or claiming the pair
+	// (delivery/catchup.go).
+	JobID     *int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Delivery is a row of deliveries.
