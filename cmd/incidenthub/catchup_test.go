@@ -28,6 +28,7 @@ import (
 type sink struct {
 	*httptest.Server
 	hold    atomic.Bool   // while set, requests are held unanswered until release closes
+	down    atomic.Bool   // while set, requests are answered 503
 	release chan struct{} // closed to let held requests go (unanswered)
 	delay   time.Duration // before each answer
 	mu      sync.Mutex
@@ -52,6 +53,10 @@ func newSink(t *testing.T) *sink {
 		s.mu.Lock()
 		s.got[id]++
 		s.mu.Unlock()
+		if s.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if s.hold.Load() {
 			s.mu.Lock()
 			if n.Incident.ID != 0 {
@@ -139,6 +144,11 @@ func allDelivered(t *testing.T, h *hub, s *sink, want map[string]string) bool {
 }
 
 func catchupConfig(t *testing.T, dbPath, url string) string {
+	return catchupConfigWith(t, dbPath, url, "")
+}
+
+// catchupConfigWith is catchupConfig with extra lines in the target.
+func catchupConfigWith(t *testing.T, dbPath, url, extra string) string {
 	var b strings.Builder
 	if dbPath != "" {
 		fmt.Fprintf(&b, "database:\n  path: %q\n", dbPath)
@@ -157,7 +167,7 @@ targets:
     timeout: 30s
     update_interval: 0s
     retry: {schedule: [100ms], jitter: 0}
-`, url)
+%s`, url, extra)
 	cfg := filepath.Join(t.TempDir(), "incidenthub.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte(b.String()), 0o600))
 	return cfg

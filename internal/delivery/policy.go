@@ -38,6 +38,10 @@ type breaker struct {
 }
 
 // allow reports whether a request may go now, or how long to wait.
+// probeRecheck is how long a send waits while another one probes the
+// target.
+const probeRecheck = time.Second
+
 func (b *breaker) allow(now time.Time, inflight time.Duration) (bool, time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -48,7 +52,10 @@ func (b *breaker) allow(now time.Time, inflight time.Duration) (bool, time.Durat
 		return false, b.openUntil.Sub(now)
 	}
 	if now.Before(b.probeUntil) {
-		return false, b.probeUntil.Sub(now)
+		// A probe is in flight: look again soon rather than when its
+		// window (inflight: up to 3×timeout+30 s) ends, so the other
+		// pairs follow within a second of a probe that succeeds.
+		return false, min(b.probeUntil.Sub(now), probeRecheck)
 	}
 	b.probeUntil = now.Add(inflight) // half-open: this request is the probe
 	return true, 0
