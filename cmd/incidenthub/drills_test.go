@@ -141,7 +141,7 @@ func (st *storm) report(t *testing.T, name string, h *hub, s *sink, size drillSi
 		}
 	}
 	s.mu.Unlock()
-	line := fmt.Sprintf("drill %-10s acked=%d stored=%d processed=%d incidents=%d deliveries=%d resent=%d lost=%d sender_retries=%d catch_up=%s",
+	line := fmt.Sprintf("drill %-10s acked=%d stored=%d processed=%d incidents=%d deliveries=%d duplicates=%d lost=%d sender_retries=%d catch_up=%s",
 		name, r.acked, r.stored, r.processed, r.incidents, r.deliveries, r.duplicates, r.lost, st.retries.Load(), catchUp.Round(100*time.Millisecond))
 	t.Log(line)
 	fmt.Println(line)
