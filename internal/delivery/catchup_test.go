@@ -68,7 +68,9 @@ func TestResyncSweep(t *testing.T) {
 // while the target holds the request.
 func TestHeartbeatKeepsLeaseDuringLongSend(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		defer delivery.SetCatchupTimings(400*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond)()
+		// Restored by the first cleanup registered, so the last to run:
+		// after the engines below have stopped reading the timings.
+		t.Cleanup(delivery.SetCatchupTimings(400*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond))
 		wh := newReceiver(t)
 		release := make(chan struct{})
 		var once sync.Once
