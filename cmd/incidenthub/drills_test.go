@@ -89,6 +89,32 @@ func startStorm(size drillSize, target func() *hub) *storm {
 	return s
 }
 
+// processedAll reports whether every acked event is processed on h (an
+// event a killed process had claimed is processed again by the next).
+func (s *storm) processedAll(t *testing.T, h *hub) bool {
+	all := true
+	s.acked.Range(func(k, _ any) bool {
+		var ev eventResponse
+		if apiGet(t, h, "/api/v1/events/"+k.(string), &ev) != http.StatusOK || ev.Event.Status != "processed" {
+			all = false
+		}
+		return all
+	})
+	return all
+}
+
+// caughtUp waits for every delivery and every incident's latest state at
+// the target (waitCaughtUp) and every acked event processed, and returns
+// the time since recovery.
+func (s *storm) caughtUp(t *testing.T, h *hub, sk *sink, since time.Time, size drillSize) time.Duration {
+	t.Helper()
+	waitCaughtUp(t, h, sk, since, allOpen(size))
+	eventually(t, "every acked event processed", func() bool { return s.processedAll(t, h) })
+	took := time.Since(since)
+	require.LessOrEqual(t, took, 30*time.Second, "caught up within 30 s of recovery")
+	return took
+}
+
 func (s *storm) wait(t *testing.T) {
 	t.Helper()
 	select {
@@ -190,7 +216,7 @@ func TestDrills(t *testing.T) {
 		cur.Store(startHub(t, cfg, ""))
 		restarted := time.Now()
 		st.wait(t)
-		took := waitCaughtUp(t, cur.Load(), s, restarted, allOpen(size))
+		took := st.caughtUp(t, cur.Load(), s, restarted, size)
 		st.report(t, "kill", cur.Load(), s, size, took, true)
 	})
 
@@ -205,7 +231,7 @@ func TestDrills(t *testing.T) {
 		time.Sleep(size.fault)
 		s.down.Store(false)
 		back := time.Now()
-		took := waitCaughtUp(t, h, s, back, allOpen(size))
+		took := st.caughtUp(t, h, s, back, size)
 		st.report(t, "target-down", h, s, size, took, false)
 	})
 
@@ -224,7 +250,7 @@ func TestDrills(t *testing.T) {
 		pg.StartServer()
 		back := time.Now()
 		st.wait(t)
-		took := waitCaughtUp(t, h, s, back, allOpen(size))
+		took := st.caughtUp(t, h, s, back, size)
 		st.report(t, "db-restart", h, s, size, took, false)
 	})
 
@@ -250,7 +276,7 @@ func TestDrills(t *testing.T) {
 		killed.Store(true)
 		at := time.Now()
 		st.wait(t)
-		took := waitCaughtUp(t, b, s, at, allOpen(size))
+		took := st.caughtUp(t, b, s, at, size)
 		st.report(t, "replicas", b, s, size, took, true)
 	})
 }
